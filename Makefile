@@ -172,9 +172,12 @@ $(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(call libs,fuzz)
 
 tools: $(TOOLS)
 
-check: $(PROGRAMS) $(UNIT_musl) $(TOOLS) $(FUZZERS)
-	sh tests/run.sh --build $(BUILD) --fuzz-runs $(FUZZ_RUNS) \
-	  --unit "$(UNIT_musl)" --fuzz "$(FUZZERS)"
+# One run, one summary line: unit tests (musl, then glibc + ASan/UBSan),
+# integration tests (lint among them), short fuzz runs.
+check: $(BUILD)/.packages $(PROGRAMS) $(UNIT_musl) $(UNIT_asan) $(TOOLS) $(FUZZERS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  sh tests/run.sh --build $(BUILD) --fuzz-runs $(FUZZ_RUNS) \
+	  --unit "$(UNIT_musl) $(UNIT_asan)" --fuzz "$(FUZZERS)"
 
 unit: $(UNIT_musl)
 	sh tests/run.sh --build $(BUILD) --unit "$(UNIT_musl)" --no-integration

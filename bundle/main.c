@@ -27,8 +27,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", c->name, c->summary);
 	fputs("\n"
 	      "Run 'agent-bundle COMMAND --help' for a command's options.\n"
-	      "exit status: 0 ok, 1 failure, 2 usage or configuration error\n"
-	      ,
+	      "exit status: 0 ok, 1 failure, 2 usage or configuration error\n",
 	      f);
 }
 

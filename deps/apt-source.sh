@@ -16,7 +16,7 @@ mkdir -p "$aptdir" "$dest"
 aptdir=$(cd "$aptdir" && pwd); dest=$(cd "$dest" && pwd)
 
 mirror_from_system() {
-	# deb822: "URIs: http://host/debian" in a stanza whose Suites are not -security
+	# deb822: a "URIs:" line ending in /debian, in a stanza whose Suites are not -security
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -r "$f" ] || continue
 		awk '

@@ -13,7 +13,7 @@ uver=${ver#*:}            # drop the epoch: file names carry none
 dsc=$srcdir/${name}_${uver}.dsc
 [ -f "$dsc" ] || { echo "deps: $dsc missing (run the fetch step)" >&2; exit 1; }
 
-rm -rf "$work/$name"
+rm -rf "${work:?}/${name:?}"
 mkdir -p "$work" "$sysroot/include" "$sysroot/lib"
 # dpkg-source unpacks the upstream tarball and applies Debian's patches.
 dpkg-source --no-copy -x "$dsc" "$work/$name" >"$work/$name.unpack.log" 2>&1 || { cat "$work/$name.unpack.log" >&2; exit 1; }

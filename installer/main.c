@@ -27,8 +27,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %-12s %s\n", c->name, c->summary);
 	fputs("\n"
 	      "Run 'agent-install COMMAND --help' for a command's options.\n"
-	      "exit status: 0 ok, 1 failure, 2 usage or configuration error\n"
-	      ,
+	      "exit status: 0 ok, 1 failure, 2 usage or configuration error\n",
 	      f);
 }
 
@@ -51,6 +50,7 @@ int main(int argc, char **argv)
 	for (c = commands; c->name != NULL; c++)
 		if (strcmp(argv[1], c->name) == 0)
 			return c->run(argc - 1, argv + 1);
-	fprintf(stderr, "agent-install: unknown command '%s' (try agent-install --help)\n", argv[1]);
+	fprintf(stderr, "agent-install: unknown command '%s' (try agent-install --help)\n",
+		argv[1]);
 	return 2;
 }

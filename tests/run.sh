@@ -39,8 +39,10 @@ fail() { failed=$((failed + 1)); failures="$failures
 # ---- unit tests (cmocka)
 for t in $unit; do
 	name=$(basename "$t")
+	variant=$(basename "$(dirname "$(dirname "$t")")")   # musl or asan
+	[ "$variant" = musl ] || name="$name($variant)"
 	d=$(mktemp -d "$tmproot/$name.XXXXXX")
-	log=$logdir/unit-$name.log
+	log=$logdir/unit-$variant-$(basename "$t").log
 	( cd "$d" && TMPDIR=$d AGENT_SRC=$src AGENT_BUILD=$build "$t" ) >"$log" 2>&1
 	rc=$?
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
