@@ -13,6 +13,7 @@
 # are tests/unit/test_*.c; fuzz targets are tests/fuzz/fuzz_*.c.
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 SHELL := /bin/sh
 

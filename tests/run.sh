@@ -26,6 +26,16 @@ while [ $# -gt 0 ]; do
 done
 
 src=$(cd "$(dirname "$0")/.." && pwd)
+# test programs run from their own temp dirs: make their paths absolute
+absolute() {
+	out=
+	for p in $1; do
+		case $p in /*) ;; *) p=$PWD/$p ;; esac
+		out="$out $p"
+	done
+	echo "$out"
+}
+unit=$(absolute "$unit"); fuzz=$(absolute "$fuzz")
 build=$(cd "$build" && pwd)
 passed=0; failed=0; skipped=0; failures=
 tmproot=$(mktemp -d "${TMPDIR:-/tmp}/agent-tests.XXXXXX")
