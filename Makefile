@@ -193,6 +193,9 @@ sanitize: $(UNIT_asan)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/run.sh --build $(BUILD) --unit "$(UNIT_asan)" --no-integration
 
+bench: $(BUILD)/.packages $(PROGRAMS) $(TOOLS)
+	sh bench/run.sh $(BUILD)
+
 # ---------------------------------------------------------------- lint
 C_FILES  = $(sort $(wildcard lib/*.[ch] agent/*.[ch] bundle/*.[ch] installer/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/tools/*.[ch]))
 SH_FILES = $(sort $(wildcard deps/*.sh tests/*.sh tests/integration/*.sh tests/integration/lib/*.sh \
