@@ -199,7 +199,7 @@ bench: $(BUILD)/.packages $(PROGRAMS) $(TOOLS)
 # ---------------------------------------------------------------- lint
 C_FILES  = $(sort $(wildcard lib/*.[ch] agent/*.[ch] bundle/*.[ch] installer/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/tools/*.[ch]))
 SH_FILES = $(sort $(wildcard deps/*.sh tests/*.sh tests/integration/*.sh tests/integration/lib/*.sh \
-             templates/*.sh templates/*.in host-tuning/*.sh release/*.sh bench/*.sh .ci/run))
+             templates/*.sh templates/*.in templates/runit/*/run host-tuning/*.sh release/*.sh bench/*.sh .ci/run))
 lint: $(BUILD)/.packages
 	sh tests/lint.sh "$(C_FILES)" "$(SH_FILES)"
 

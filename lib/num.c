@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { NUM_MAX_TOKEN = 64 };
+/* long enough for any number a JSON text may carry (a 100-digit integer is
+ * read as a double, as the JSON reader requires) */
+enum { NUM_MAX_TOKEN = 1024 };
 
 static int copy_token(const char *s, size_t len, char *buf)
 {

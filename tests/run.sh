@@ -41,7 +41,7 @@ passed=0; failed=0; skipped=0; failures=
 tmproot=$(mktemp -d "${TMPDIR:-/tmp}/agent-tests.XXXXXX")
 trap 'rm -rf "$tmproot"' EXIT INT TERM
 logdir=$build/test-logs
-rm -rf "$logdir"; mkdir -p "$logdir"
+mkdir -p "$logdir"   # logs are overwritten per test; runs may overlap
 
 fail() { failed=$((failed + 1)); failures="$failures
   $1"; }
