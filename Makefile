@@ -24,6 +24,15 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 VERSION  ?= $(shell cat VERSION 2>/dev/null || git describe --tags --always 2>/dev/null || echo 0.0.0)
 JOBS     := $(shell nproc 2>/dev/null || echo 2)
+# V=1 shows full compiler command lines
+V ?= 0
+ifeq ($(V),1)
+Q :=
+say = @:
+else
+Q := @
+say = @printf '  %-6s %s\n' '$(1)' '$(2)'
+endif
 
 # ---------------------------------------------------------------- toolchains
 MUSL_CC  := musl-gcc
@@ -38,7 +47,7 @@ endif
 WERROR ?=
 
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) -Ilib -Iagent -Ibundle -Iinstaller \
-               -MMD -MP -DAGENT_VERSION='"$(VERSION)"'
+               -MMD -MP -ffile-prefix-map=$(CURDIR)=.
 
 SYSROOT_MUSL  := $(BUILD)/sysroot
 SYSROOT_GLIBC := $(BUILD)/sysroot-glibc
@@ -76,7 +85,7 @@ libs = $(BUILD)/$(1)/libagent.a $(BUILD)/$(1)/libbundle.a $(BUILD)/$(1)/libinsta
        $(BUILD)/$(1)/libcommon.a
 
 .PHONY: all check unit integration fuzz sanitize lint demo install clean distclean deps \
-        packages release bench format tools
+        packages release bench format tools check-reproducible print-bundle-stage versioned
 all: $(PROGRAMS)
 
 # ---------------------------------------------------------------- apt packages
@@ -131,18 +140,23 @@ FORCE:
 define variant_rules
 $(BUILD)/$(1)/obj/%.o: %.c | $(DEPS_$(1)) $(BUILD)/.packages
 	@mkdir -p $$(@D)
-	$$(CC_$(1)) $$(CFLAGS_$(1)) -c $$< -o $$@
-$(BUILD)/$(1)/obj/agent/main.o $(BUILD)/$(1)/obj/bundle/main.o $(BUILD)/$(1)/obj/installer/main.o: $(BUILD)/.version
+	$$(call say,CC,$$@)
+	$(Q)$$(CC_$(1)) $$(CFLAGS_$(1)) -c $$< -o $$@
+# the version is compiled into lib/version.c alone
+$(BUILD)/$(1)/obj/lib/version.o: $(BUILD)/.version
+$(BUILD)/$(1)/obj/lib/version.o: CFLAGS_$(1) += -DAGENT_VERSION='"$(VERSION)"'
 $(BUILD)/$(1)/libcommon.a: $(call obj,$(1),$(LIB_SRC))
 $(BUILD)/$(1)/libagent.a: $(call obj,$(1),$(AGENT_SRC))
 $(BUILD)/$(1)/libbundle.a: $(call obj,$(1),$(BUNDLE_SRC))
 $(BUILD)/$(1)/libinstaller.a: $(call obj,$(1),$(INSTALLER_SRC))
 $(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(call obj,$(1),$(UNIT_HELPERS)) $(call libs,$(1))
 	@mkdir -p $$(@D)
-	$$(CC_$(1)) $$(filter %.o,$$^) $$(LDFLAGS_$(1)) $$(call libs,$(1)) $(DEP_LIBS) -lcmocka -o $$@
+	$$(call say,LD,$$@)
+	$(Q)$$(CC_$(1)) $$(filter %.o,$$^) $$(LDFLAGS_$(1)) $$(call libs,$(1)) $(DEP_LIBS) -lcmocka -o $$@
 $(BUILD)/$(1)/tools/%: $(BUILD)/$(1)/obj/tests/tools/%.o $(call libs,$(1))
 	@mkdir -p $$(@D)
-	$$(CC_$(1)) $$< $$(LDFLAGS_$(1)) $$(call libs,$(1)) $(DEP_LIBS) -o $$@
+	$$(call say,LD,$$@)
+	$(Q)$$(CC_$(1)) $$< $$(LDFLAGS_$(1)) $$(call libs,$(1)) $(DEP_LIBS) -o $$@
 endef
 $(eval $(call variant_rules,musl))
 $(eval $(call variant_rules,asan))
@@ -150,15 +164,29 @@ $(eval $(call variant_rules,fuzz))
 
 %.a:
 	@mkdir -p $(@D)
-	rm -f $@
-	ar rcs $@ $(filter %.o,$^)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
 $(BUILD)/bin/agentd: $(BUILD)/musl/obj/agent/main.o $(call libs,musl)
 $(BUILD)/bin/agent-bundle: $(BUILD)/musl/obj/bundle/main.o $(call libs,musl)
 $(BUILD)/bin/agent-install: $(BUILD)/musl/obj/installer/main.o $(call libs,musl)
 $(PROGRAMS):
 	@mkdir -p $(@D)
-	$(MUSL_CC) $< $(LDFLAGS_musl) $(call libs,musl) $(DEP_LIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(MUSL_CC) $< $(LDFLAGS_musl) $(call libs,musl) $(DEP_LIBS) -o $@
+
+# The three programs with another version string, from the same libraries
+# (tests and the demo publish successive releases without touching build/bin):
+#   make versioned PV=1.2.0  ->  $(BUILD)/versions/1.2.0/{agentd,agent-bundle,agent-install}
+versioned: $(call libs,musl) $(BUILD)/musl/obj/agent/main.o $(BUILD)/musl/obj/bundle/main.o \
+           $(BUILD)/musl/obj/installer/main.o
+	@test -n "$(PV)" || { echo "make versioned: PV=x.y.z is required" >&2; exit 2; }
+	@mkdir -p $(BUILD)/versions/$(PV)
+	$(Q)$(MUSL_CC) $(filter-out -MMD -MP,$(CFLAGS_musl)) -DAGENT_VERSION='"$(PV)"' -c lib/version.c \
+	  -o $(BUILD)/versions/$(PV)/version.o
+	$(Q)for p in agent:agentd bundle:agent-bundle installer:agent-install; do \
+	  $(MUSL_CC) $(BUILD)/musl/obj/$${p%%:*}/main.o $(BUILD)/versions/$(PV)/version.o $(LDFLAGS_musl) \
+	    $(call libs,musl) $(DEP_LIBS) -o $(BUILD)/versions/$(PV)/$${p#*:} || exit 1; done
 
 # ---------------------------------------------------------------- tests
 UNIT_musl := $(patsubst tests/unit/%.c,$(BUILD)/musl/tests/%,$(UNIT_SRC))
@@ -169,7 +197,8 @@ FUZZ_RUNS ?= 20000
 
 $(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(call libs,fuzz)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $< $(LDFLAGS_fuzz) $(call libs,fuzz) $(DEP_LIBS) -o $@
+	$(call say,LD,$@)
+	$(Q)$(FUZZ_CC) $< $(LDFLAGS_fuzz) $(call libs,fuzz) $(DEP_LIBS) -o $@
 
 tools: $(TOOLS)
 
@@ -193,12 +222,25 @@ sanitize: $(UNIT_asan)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  sh tests/run.sh --build $(BUILD) --unit "$(UNIT_asan)" --no-integration
 
+# ---------------------------------------------------------------- release
+# make release VERSION=x.y.z [RELEASE_KEY=key.pem] [SOURCE_DATE_EPOCH=N] [PLATFORMS=...]
+#   [BASE_URL=https://...] [CHANNEL=stable] [ROLLOUT_PERCENT=100] [CHANNEL_EXPIRES_DAYS=90]
+#   [SITE_ENV=file] [SCANNER_BIN=file]  ->  dist/  (spec §19; sh release/release.sh --help)
+# Variables given on the command line reach release.sh through the environment.
+BUNDLE_STAGE := $(shell sed -n 's/^\([a-z][^ ]*\) .*/\1/p' release/stage.txt 2>/dev/null)
+release: $(BUILD)/.packages $(PROGRAMS)
+	sh release/release.sh BUILD='$(BUILD)' BINDIR='$(BUILD)/bin'
+check-reproducible: $(PROGRAMS)
+	sh release/check-reproducible.sh BUILD='$(BUILD)'
+print-bundle-stage:
+	@printf '%s\n' $(BUNDLE_STAGE)
+
 bench: $(BUILD)/.packages $(PROGRAMS) $(TOOLS)
 	sh bench/run.sh $(BUILD)
 
 # ---------------------------------------------------------------- lint
 C_FILES  = $(sort $(wildcard lib/*.[ch] agent/*.[ch] bundle/*.[ch] installer/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/tools/*.[ch]))
-SH_FILES = $(sort $(wildcard deps/*.sh tests/*.sh tests/integration/*.sh tests/integration/lib/*.sh \
+SH_FILES = $(sort $(wildcard deps/*.sh tests/*.sh tests/integration/*.sh tests/integration/lib/*.sh tests/integration/models/*.sh tests/demo.d/*.sh \
              templates/*.sh templates/*.in templates/runit/*/run host-tuning/*.sh release/*.sh bench/*.sh .ci/run))
 lint: $(BUILD)/.packages
 	sh tests/lint.sh "$(C_FILES)" "$(SH_FILES)"

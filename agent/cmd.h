@@ -13,4 +13,11 @@ struct cmd_entry {
 	int (*run)(int argc, char **argv);
 };
 
+int cmd_calibration(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_instance(int argc, char **argv);
+int cmd_rate(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_self_test(int argc, char **argv);
 #endif

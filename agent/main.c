@@ -3,12 +3,20 @@
  * agent/cmd_*.c file that parses its own arguments and calls the modules.
  */
 #include "cmd.h"
+#include "version.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const struct cmd_entry commands[] = {
 	/* { "name", "one-line summary", function }, kept in alphabetical order */
+	{"calibration", "show, store or clear the learned rates", cmd_calibration},
+	{"fetch", "download a URL with agentd's HTTP/TLS client (diagnosis)", cmd_fetch},
+	{"instance", "detect the instance type (env, DMI, IMDSv2)", cmd_instance},
+	{"rate", "classify windows, simulate the controller, show the policy", cmd_rate},
+	{"run", "the service loop: health file, metrics, update channel polling", cmd_run},
+	{"scan", "run the port scan of a stdin invocation (the adapter)", cmd_scan},
+	{"self-test", "check that this agentd works here (run by the updater)", cmd_self_test},
 	{NULL, NULL, NULL},
 };
 
@@ -45,7 +53,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		printf("agentd %s\n", AGENT_VERSION);
+		printf("agentd %s\n", version_get());
 		return 0;
 	}
 	for (c = commands; c->name != NULL; c++)

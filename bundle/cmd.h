@@ -13,4 +13,11 @@ struct cmd_entry {
 	int (*run)(int argc, char **argv);
 };
 
+int cmd_build(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
 #endif

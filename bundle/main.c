@@ -3,12 +3,19 @@
  * bundle/cmd_*.c file that parses its own arguments and calls the modules.
  */
 #include "cmd.h"
+#include "version.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const struct cmd_entry commands[] = {
 	/* { "name", "one-line summary", function }, kept in alphabetical order */
+	{"build", "build a reproducible, fingerprinted bundle", cmd_build},
+	{"key", "generate a release key, print its public key or key id", cmd_key},
+	{"list", "list a bundle's MANIFEST, or the bundles in a directory", cmd_list},
+	{"rules", "print the bundle rule table", cmd_rules},
+	{"sign", "sign a file with a release key (deterministic ECDSA P-256)", cmd_sign},
+	{"verify", "verify a bundle before anything is unpacked", cmd_verify},
 	{NULL, NULL, NULL},
 };
 
@@ -44,7 +51,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		printf("agent-bundle %s\n", AGENT_VERSION);
+		printf("agent-bundle %s\n", version_get());
 		return 0;
 	}
 	for (c = commands; c->name != NULL; c++)

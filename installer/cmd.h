@@ -13,4 +13,14 @@ struct cmd_entry {
 	int (*run)(int argc, char **argv);
 };
 
+int cmd_env(int argc, char **argv);
+int cmd_env_defaults(int argc, char **argv);
+int cmd_install(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_uninstall(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+
 #endif

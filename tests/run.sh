@@ -81,9 +81,12 @@ if [ -n "$integration" ]; then
 		fi
 		d=$(mktemp -d "$tmproot/$name.XXXXXX")
 		log=$logdir/integration-$name.log
+		# written under a private name, then renamed: a stray process of an
+		# earlier, interrupted run can never write into this run's log
 		( cd "$d" && TMPDIR=$d AGENT_SRC=$src AGENT_BUILD=$build AGENT_BIN=$build/bin \
-			AGENT_TOOLS=$build/musl/tools sh "$t" ) >"$log" 2>&1 </dev/null
+			AGENT_TOOLS=$build/musl/tools sh "$t" ) >"$log.$$" 2>&1 </dev/null
 		rc=$?
+		mv -f "$log.$$" "$log"
 		p=$(grep -c '^ok ' "$log" | head -n 1)
 		s=$(grep -c '^ok .*# *SKIP' "$log" | head -n 1)
 		f=$(grep -c '^not ok ' "$log" | head -n 1)

@@ -3,7 +3,7 @@
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
 command -v shellcheck >/dev/null 2>&1 || skip_all "shellcheck not installed"
 command -v clang-format >/dev/null 2>&1 || skip_all "clang-format not installed"
-if make -s -C "$AGENT_SRC" lint >lint.out 2>&1; then
+if MAKEFLAGS='' MAKELEVEL='' make -s -C "$AGENT_SRC" lint >lint.out 2>&1; then
 	ok "make lint is clean"
 else
 	not_ok "make lint is clean"

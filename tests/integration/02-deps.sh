@@ -33,7 +33,7 @@ else
 fi
 
 # a second make does not rebuild the dependencies
-out=$(make -C "$AGENT_SRC" -n deps 2>&1)
+out=$(MAKEFLAGS='' MAKELEVEL='' make -C "$AGENT_SRC" -n deps 2>&1)
 if [ -z "$(printf '%s' "$out" | grep -v 'Nothing to be done\|Entering\|Leaving')" ]; then
 	ok "dependencies are cached (make -n deps has nothing to do)"
 else

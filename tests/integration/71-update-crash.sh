@@ -1,0 +1,265 @@
+#!/bin/sh
+# Crash consistency of agent-install update (spec bundle-install-update.md
+# §14, §24.2, §24.3): for every crash point (AGENT_INSTALL_TEST_CRASH_AT) the
+# update is killed with SIGKILL; `current` then passes the release re-check,
+# and `agent-install recover` ends in a consistent state with the expected
+# status: before the switch -> failed, old release current; after the switch
+# (after-switch, after-restart, mid-health) and mid-revert -> reverted, old
+# release running and healthy (exit 3).  Three interrupted attempts of one
+# request make the next run consume it.  A real runit supervisor runs the
+# real `agentd run` under the root through --service command=<sv wrapper>.
+. "$AGENT_SRC/tests/integration/lib/tap.sh"
+
+AI="$AGENT_BIN/agent-install"
+B="$AGENT_BIN/agent-bundle"
+SDE=1772366400
+[ -x "$AI" ] && [ -x "$B" ] && [ -x "$AGENT_BIN/agentd" ] || skip_all "programs not built"
+command -v runsvdir >/dev/null 2>&1 || skip_all "runsvdir (runit) not installed"
+command -v sv >/dev/null 2>&1 || skip_all "sv (runit) not installed"
+command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
+case $(uname -m) in x86_64 | amd64) PLAT=linux-x86_64 ;; aarch64 | arm64) PLAT=linux-aarch64 ;;
+*) skip_all "no platform key for $(uname -m)" ;; esac
+
+ROOT="$TMPDIR/root"
+SVD="$TMPDIR/sv"
+SCAN="$TMPDIR/scan"
+SUP="$TMPDIR/sup.sh"
+STATUS="$ROOT/var/lib/agentd/remote-update.status"
+mkdir -p "$ROOT" "$SVD/agentd" "$SCAN" "$ROOT/etc/agentd"
+unset AGENTD_ROOT AGENTD_CHANNEL_URL AGENTD_CA_FILE
+RSVD=
+
+cleanup() {
+	if [ -n "$RSVD" ]; then
+		if [ -p "$SVD/agentd/supervise/control" ]; then
+			sv -w 5 down "$SVD/agentd" >/dev/null 2>&1
+			sv exit "$SVD/agentd" >/dev/null 2>&1
+		fi
+		rm -f "$SCAN/agentd"
+		sleep 1
+		kill "$RSVD" 2>/dev/null
+		wait "$RSVD" 2>/dev/null
+	fi
+	:
+}
+trap cleanup EXIT
+
+# ---- bundles built with the real agent-bundle --------------------------------
+openssl ecparam -genkey -name prime256v1 -noout -out k.pem 2>/dev/null
+openssl ec -in k.pem -pubout -out k.pub 2>/dev/null
+openssl ecparam -genkey -name prime256v1 -noout -out other.pem 2>/dev/null
+
+# make_bundle VERSION AGENTD -> prints the bundle path
+make_bundle() {
+	d="$TMPDIR/in-$1"
+	rm -rf "$d"
+	mkdir -p "$d/bin" "$d/env" "$d/runit/agentd" "$d/runit/agentd-remote-update" "$d/systemd"
+	cp "$2" "$d/bin/agentd"
+	cp "$AI" "$d/bin/agent-install"
+	for f in bin/reserve-control-bandwidth.sh bin/tune-scanner-host.sh install.sh \
+		runit/agentd/run runit/agentd-remote-update/run; do
+		printf '#!/bin/sh\necho %s\n' "$f" >"$d/$f"
+	done
+	printf '# runtime.env template %s\n' "$1" >"$d/env/runtime.env.template"
+	for f in systemd/agentd.service systemd/agentd-remote-update.path \
+		systemd/agentd-remote-update.service; do
+		printf '# %s %s\n' "$f" "$1" >"$d/$f"
+	done
+	mkdir -p "$TMPDIR/out"
+	n=$("$B" build --version "$1" --platform "$PLAT" --input-dir "$d" --out "$TMPDIR/out" \
+		--source-date-epoch $SDE --sign k.pem) || return 1
+	echo "$TMPDIR/out/$n.tar.gz"
+}
+
+# Deliberately broken stand-ins (the real agentd is used everywhere else; the
+# bundle rules want an ELF bin/agentd, so they are built here): "unhealthy"
+# passes its self-test but its `run` exits at once and never writes
+# health.json.
+CC=${MUSL_GCC:-musl-gcc}
+command -v "$CC" >/dev/null 2>&1 || skip_all "$CC not installed (needed for the broken stand-ins)"
+cat >standin.c <<'EOF'
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "self-test") == 0) {
+		puts(SELF_TEST_STATUS == 0 ? "ok all checks" : "FAIL sha256: broken on purpose");
+		return SELF_TEST_STATUS;
+	}
+	sleep(1);
+	return 1;
+}
+EOF
+"$CC" -static -O2 -DSELF_TEST_STATUS=0 -o agentd-unhealthy standin.c || skip_all "cannot build a stand-in"
+
+A=$(make_bundle 1.3.2 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
+Bn=$(make_bundle 1.4.0 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
+U=$(make_bundle 1.5.0 agentd-unhealthy) || skip_all "agent-bundle build failed"
+fp() { tar -xzOf "$1" --wildcards '*/MANIFEST' | sha256sum | cut -d' ' -f1; }
+FA=$(fp "$A"); FB=$(fp "$Bn")
+A12=$(printf %.12s "$FA"); B12=$(printf %.12s "$FB")
+
+# ---- runit: the supervised service is the real `agentd run` under the root ---
+cat >"$SVD/agentd/run" <<EOF
+#!/bin/sh
+exec 2>&1
+AGENTD_ROOT='$ROOT'; export AGENTD_ROOT
+AGENTD_HEALTH_INTERVAL_SECONDS=1; export AGENTD_HEALTH_INTERVAL_SECONDS
+exec '$ROOT/opt/agentd/bin/agentd' run
+EOF
+chmod 755 "$SVD/agentd/run"
+cat >"$SUP" <<EOF
+#!/bin/sh
+# command=PATH backend (spec §11.4) driving runsvdir through sv
+svc="$SCAN/agentd"
+wait_runsv() {
+	i=0
+	while [ ! -p "$SVD/agentd/supervise/control" ]; do
+		i=\$((i + 1)); [ \$i -gt 150 ] && return 1; sleep 0.1
+	done
+}
+case \$1 in
+start) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && sv -w 15 up "$SVD/agentd" ;;
+restart) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && sv -w 15 restart "$SVD/agentd" ;;
+stop) [ -p "$SVD/agentd/supervise/control" ] && sv -w 15 down "$SVD/agentd"; rm -f "\$svc" ;;
+is-active) sv status "$SVD/agentd" 2>/dev/null | grep -q '^run:' ;;
+*) exit 2 ;;
+esac
+EOF
+chmod 755 "$SUP"
+runsvdir -P "$SCAN" </dev/null >/dev/null 2>&1 &
+RSVD=$!
+
+svpid() { sv status "$SVD/agentd" 2>/dev/null | sed -n 's/^run: [^(]*(pid \([0-9]*\)).*/\1/p'; }
+hfp() { sed -n 's/.*"bundle_fingerprint": *"\([0-9a-f]*\)".*/\1/p' "$ROOT/run/agentd/health.json"; }
+hpid() { sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$ROOT/run/agentd/health.json"; }
+st() { sed -n 's/^STATUS=//p' "$STATUS"; }
+cur() { readlink "$ROOT/opt/agentd/current"; }
+# a snapshot of what a refused update must not touch
+snap() {
+	{
+		cur
+		cat "$ROOT/opt/agentd/installed.json" "$ROOT/etc/agentd/runtime.env"
+		ls "$ROOT/opt/agentd/releases"
+		svpid
+	} >"$1" 2>&1
+}
+
+printf '%s\n' AGENT_REMOTE_UPDATE_HEALTHCHECK_TIMEOUT_SECONDS=10 \
+	AGENT_REMOTE_UPDATE_HEALTHCHECK_INTERVAL_SECONDS=1 >"$ROOT/etc/agentd/runtime.env"
+
+REQ="$ROOT/var/lib/agentd/remote-update.request"
+ATT="$ROOT/opt/agentd/.request-attempts"
+CH="$TMPDIR/rel/channels/stable.json"
+mkdir -p "$TMPDIR/rel/channels"
+# offer BUNDLE VERSION: a local channel for it, signed with k.pem
+offer() {
+	cp "$1" "$TMPDIR/out/$(basename "$1" .tar.gz).sig" "$TMPDIR/rel/"
+	cat >"$CH" <<EOF
+{
+  "format": 1,
+  "channel": "stable",
+  "version": "$2",
+  "expires": "2099-01-01T00:00:00Z",
+  "rollout_percent": 100,
+  "platforms": {
+    "$PLAT": {
+      "bundle": "$(basename "$1")",
+      "url": "../$(basename "$1")",
+      "sha256": "$(sha256sum "$1" | cut -d' ' -f1)",
+      "size": $(wc -c <"$1" | tr -d ' '),
+      "fingerprint": "$(fp "$1")"
+    }
+  }
+}
+EOF
+	"$B" sign --key k.pem "$CH" --out "$CH.sig" >/dev/null
+}
+request() {
+	printf 'REQUESTED_AT=%s\nWORKER_ID=worker-0042\nSOURCE=channel\nCHANNEL_URL=%s\n' "$1" "$CH" \
+		>"$REQ.tmp.$$"
+	mv "$REQ.tmp.$$" "$REQ"
+}
+
+printf '%s\n' AGENT_REMOTE_UPDATE_HEALTHCHECK_TIMEOUT_SECONDS=10 \
+	AGENT_REMOTE_UPDATE_HEALTHCHECK_INTERVAL_SECONDS=1 >"$ROOT/etc/agentd/runtime.env"
+check "install 1.3.2 through the sv wrapper" \
+	"$AI" install --root "$ROOT" --bundle "$A" --pubkey k.pub --service "command=$SUP"
+offer "$Bn" 1.4.0
+
+# recheck DIR: §16.2 cross-checked with coreutils -- the MANIFEST hashes to
+# the directory's name and every listed file has its hash
+recheck() {
+	[ "$(sha256sum "$1/MANIFEST" | cut -c1-12)" = "$(basename "$1")" ] || return 1
+	awk 'length($1) == 64 && NF == 4 { print $1 "  " $4 }' "$1/MANIFEST" >"$TMPDIR/sums"
+	[ -s "$TMPDIR/sums" ] && (cd "$1" && sha256sum -c --quiet "$TMPDIR/sums")
+}
+
+# crash POINT EXPECTED_RECOVER_EXIT EXPECTED_STATUS
+crash() {
+	pt=$1
+	AGENT_INSTALL_TEST_CRASH_AT=$pt "$AI" update --root "$ROOT" --channel "$CH" >c.out 2>&1
+	rc=$?
+	check_eq "$pt: the update was killed (SIGKILL)" 137 "$rc"
+	c=$(cur)
+	check "$pt: current ($c) passes the release re-check (sha256sum -c)" recheck "$ROOT/opt/agentd/$c"
+	"$AI" recover --root "$ROOT" >r.out 2>&1
+	rc=$?
+	check_eq "$pt: recover exits $2" "$2" "$rc"
+	[ "$rc" = "$2" ] || sed 's/^/#   /' r.out
+	check_eq "$pt: status $3" "$3" "$(st)"
+	check_eq "$pt: 1.3.2 is current" "releases/$A12" "$(cur)"
+	check_fails "$pt: no journal left" test -e "$ROOT/opt/agentd/.transaction.json"
+	check "$pt: agentd supervised and active" "$SUP" is-active
+	if [ "$3" = rolled_back ]; then
+		check_eq "$pt: 1.3.2 running and healthy again" "$FA" "$(hfp)"
+		check_eq "$pt: health.json pid is the supervised agentd" "$(svpid)" "$(hpid)"
+	fi
+	check "$pt: installed.json describes 1.3.2" grep -q "^  \"fingerprint\": \"$FA\"" "$ROOT/opt/agentd/installed.json"
+	check "$pt: runtime.env names 1.3.2" grep -q "^AGENT_BUNDLE_NAME=.*-1.3.2-$A12\$" "$ROOT/etc/agentd/runtime.env"
+	check "$pt: status --verify passes after recovery" "$AI" status --root "$ROOT" --verify
+}
+
+for pt in after-download after-verify mid-unpack after-unpack after-self-test mid-switch; do
+	crash $pt 0 failed
+done
+for pt in after-switch after-restart mid-health; do
+	crash $pt 3 rolled_back
+done
+
+# mid-revert: a release that never becomes healthy, killed while reverting
+offer "$U" 1.5.0
+crash mid-revert 3 rolled_back
+check "mid-revert: recovery finished the revert" grep -q "finished an interrupted revert" r.out
+
+# ---- three interrupted attempts of one request -------------------------------------------------
+offer "$Bn" 1.4.0
+request 2026-03-01T11:59:00Z
+for n in 1 2 3; do
+	# (a point that the recovery at the start of the next run does not pass)
+	AGENT_INSTALL_TEST_CRASH_AT=after-unpack "$AI" update --root "$ROOT" --from-request >c.out 2>&1
+	check_eq "attempt $n killed" 137 "$?"
+	check "attempt $n: request still there" test -e "$REQ"
+	check "attempt $n recorded" grep -q "^ATTEMPTS=$n\$" "$ATT"
+done
+"$AI" update --root "$ROOT" --from-request >c.out 2>&1
+check_eq "the run after three interrupted attempts gives up (exit 1)" 1 "$?"
+check "status failed: giving up" grep -q "^MESSAGE=giving up after 3 interrupted attempts$" "$STATUS"
+check_fails "request consumed" test -e "$REQ"
+check_fails "attempts file removed" test -e "$ATT"
+check_eq "1.3.2 current after recovery of the last attempt" "releases/$A12" "$(cur)"
+check_eq "1.3.2 running and healthy" "$FA" "$(hfp)"
+
+# an interrupted request is retried by the next run, which succeeds
+request 2026-03-01T12:30:00Z
+AGENT_INSTALL_TEST_CRASH_AT=after-unpack "$AI" update --root "$ROOT" --from-request >c.out 2>&1
+check_eq "interrupted request: killed" 137 "$?"
+"$AI" update --root "$ROOT" --from-request >c.out 2>&1
+check_eq "the next run recovers and retries: exit 0" 0 "$?"
+check_eq "1.4.0 current" "releases/$B12" "$(cur)"
+check_eq "status success" success "$(st)"
+check_fails "request consumed" test -e "$REQ"
+
+check "stop through the sv wrapper" "$SUP" stop
+done_testing
