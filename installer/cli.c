@@ -14,6 +14,8 @@
 #include <time.h>
 
 static void vmsg(const char *kind, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void vmsg(const char *kind, const char *fmt, va_list ap)
 {
 	fputs(CLI_PROG ": ", stderr);
 	fputs(kind, stderr);
