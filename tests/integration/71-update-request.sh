@@ -10,66 +10,7 @@
 # set refused for --from-request.
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
 
-AI="$AGENT_BIN/agent-install"
-B="$AGENT_BIN/agent-bundle"
-SDE=1772366400
-[ -x "$AI" ] && [ -x "$B" ] && [ -x "$AGENT_BIN/agentd" ] || skip_all "programs not built"
-command -v runsvdir >/dev/null 2>&1 || skip_all "runsvdir (runit) not installed"
-command -v sv >/dev/null 2>&1 || skip_all "sv (runit) not installed"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
-case $(uname -m) in x86_64 | amd64) PLAT=linux-x86_64 ;; aarch64 | arm64) PLAT=linux-aarch64 ;;
-*) skip_all "no platform key for $(uname -m)" ;; esac
-
-ROOT="$TMPDIR/root"
-SVD="$TMPDIR/sv"
-SCAN="$TMPDIR/scan"
-SUP="$TMPDIR/sup.sh"
-STATUS="$ROOT/var/lib/agentd/remote-update.status"
-mkdir -p "$ROOT" "$SVD/agentd" "$SCAN" "$ROOT/etc/agentd"
-unset AGENTD_ROOT AGENTD_CHANNEL_URL AGENTD_CA_FILE
-RSVD=
-
-cleanup() {
-	if [ -n "$RSVD" ]; then
-		if [ -p "$SVD/agentd/supervise/control" ]; then
-			sv -w 5 down "$SVD/agentd" >/dev/null 2>&1
-			sv exit "$SVD/agentd" >/dev/null 2>&1
-		fi
-		rm -f "$SCAN/agentd"
-		sleep 1
-		kill "$RSVD" 2>/dev/null
-		wait "$RSVD" 2>/dev/null
-	fi
-	:
-}
-trap cleanup EXIT
-
-# ---- bundles built with the real agent-bundle --------------------------------
-openssl ecparam -genkey -name prime256v1 -noout -out k.pem 2>/dev/null
-openssl ec -in k.pem -pubout -out k.pub 2>/dev/null
-openssl ecparam -genkey -name prime256v1 -noout -out other.pem 2>/dev/null
-
-# make_bundle VERSION AGENTD -> prints the bundle path
-make_bundle() {
-	d="$TMPDIR/in-$1"
-	rm -rf "$d"
-	mkdir -p "$d/bin" "$d/env" "$d/runit/agentd" "$d/runit/agentd-remote-update" "$d/systemd"
-	cp "$2" "$d/bin/agentd"
-	cp "$AI" "$d/bin/agent-install"
-	for f in bin/reserve-control-bandwidth.sh bin/tune-scanner-host.sh install.sh \
-		runit/agentd/run runit/agentd-remote-update/run; do
-		printf '#!/bin/sh\necho %s\n' "$f" >"$d/$f"
-	done
-	printf '# runtime.env template %s\n' "$1" >"$d/env/runtime.env.template"
-	for f in systemd/agentd.service systemd/agentd-remote-update.path \
-		systemd/agentd-remote-update.service; do
-		printf '# %s %s\n' "$f" "$1" >"$d/$f"
-	done
-	mkdir -p "$TMPDIR/out"
-	n=$("$B" build --version "$1" --platform "$PLAT" --input-dir "$d" --out "$TMPDIR/out" \
-		--source-date-epoch $SDE --sign k.pem) || return 1
-	echo "$TMPDIR/out/$n.tar.gz"
-}
+. "$AGENT_SRC/tests/integration/lib/update-fixture.sh"
 
 # Deliberately broken stand-ins (the real agentd is used everywhere else; the
 # bundle rules want an ELF bin/agentd, so they are built here): "unhealthy"
