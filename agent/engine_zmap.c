@@ -842,6 +842,24 @@ void engine_zmap_dyn_finish(struct zmap_engine *z, bool completed, struct scan_t
 	free(z);
 }
 
+void zmap_window_measure(const struct zmap_window_result *r, struct rate_measurement *m)
+{
+	if (r->how == ZMAP_WINDOW_DONE || r->how == ZMAP_WINDOW_PARTIAL) {
+		m->elapsed_seconds = r->send_seconds;
+		m->scanner_exit_code = 0;
+		m->scanner_finished_naturally = r->how == ZMAP_WINDOW_DONE && r->complete;
+	} else {
+		m->elapsed_seconds = r->wall_seconds < 0 ? 0 : r->wall_seconds;
+		m->scanner_exit_code = r->code;
+		m->scanner_finished_naturally = false;
+	}
+}
+
+bool zmap_window_continues(bool complete, int64_t chunk_sent, double now, double deadline)
+{
+	return !complete && chunk_sent == 0 && now < deadline;
+}
+
 /* Plan the next chunk at the current rate and write its targets file. */
 static int plan_chunk(struct zmap_engine *z, int64_t rate, double window_seconds)
 {
@@ -862,9 +880,9 @@ enum rate_run_status engine_zmap_run_window(void *engine, int64_t rate, double w
 	struct runner_cb cb;
 	double t0, deadline, send_secs = 0, wall_end;
 	int64_t window_sent = 0, chunk_sent = 0;
-	bool any_row = false, done_chunk = false, finished = false;
+	bool any_row = false, finished = false;
 	int code = 0;
-	enum { W_DONE, W_PARTIAL, W_INTERRUPTED, W_FAILED } how = W_DONE;
+	struct zmap_window_result res = {ZMAP_WINDOW_DONE, 0, 0, 0, false};
 
 	(void)first_window;
 	/* 1. complete: nothing to spawn */
@@ -914,7 +932,7 @@ enum rate_run_status engine_zmap_run_window(void *engine, int64_t rate, double w
 			struct errbuf e;
 
 			if (runner_now() >= deadline) {
-				how = W_PARTIAL;
+				res.how = ZMAP_WINDOW_PARTIAL;
 				break;
 			}
 			z->ports_done_in_chunk = k;
@@ -933,12 +951,12 @@ enum rate_run_status engine_zmap_run_window(void *engine, int64_t rate, double w
 				return RATE_RUN_STOP;
 			}
 			if (end == RUN_INTERRUPTED) {
-				how = W_INTERRUPTED;
+				res.how = ZMAP_WINDOW_INTERRUPTED;
 				code = rc;
 				break;
 			}
 			if (end == RUN_FAILED) {
-				how = W_FAILED;
+				res.how = ZMAP_WINDOW_FAILED;
 				code = rc != 0 ? rc : 1;
 				if (e.msg[0] != '\0')
 					scan_tail_append(&z->err, e.msg, strlen(e.msg));
@@ -950,22 +968,20 @@ enum rate_run_status engine_zmap_run_window(void *engine, int64_t rate, double w
 			if (z->cur.port_index < z->nports)
 				(void)write_cursor(z);
 		}
-		if (how != W_DONE || k < z->nports)
+		if (res.how != ZMAP_WINDOW_DONE || k < z->nports)
 			break;
 		/* 5. all ports of the chunk done */
 		z->cur.next = (uint64_t)z->chunk_e + 1;
 		z->cur.port_index = 0;
 		(void)write_cursor(z);
-		done_chunk = true;
 		finished = z->cur.next > z->cur.r1;
-		if (finished || chunk_sent != 0 || runner_now() >= deadline)
+		if (!zmap_window_continues(finished, chunk_sent, runner_now(), deadline))
 			break;
 		/* an ineligible chunk does not end the window */
 		chunk_sent = 0;
 		if (plan_chunk(z, rate, window_seconds) != 0)
 			break;
 	}
-	(void)done_chunk;
 	/* 6. */
 	if (z->iface != NULL)
 		nic_read(NULL, z->iface, &after);
@@ -973,15 +989,11 @@ enum rate_run_status engine_zmap_run_window(void *engine, int64_t rate, double w
 	/* 7. */
 	out->m.set_rate = rate;
 	out->m.heartbeat_max_latency_ms = rate_jitter_max_gap_ms(&z->jitter);
-	if (how == W_DONE || how == W_PARTIAL) {
-		out->m.elapsed_seconds = send_secs;
-		out->m.scanner_exit_code = 0;
-		out->m.scanner_finished_naturally = how == W_DONE && finished;
-	} else {
-		out->m.elapsed_seconds = wall_end - t0;
-		out->m.scanner_exit_code = code;
-		out->m.scanner_finished_naturally = false;
-	}
+	res.send_seconds = send_secs;
+	res.wall_seconds = wall_end - t0;
+	res.code = code;
+	res.complete = finished;
+	zmap_window_measure(&res, &out->m);
 	nic_apply_measurement(&out->m, &delta, any_row, window_sent);
 	return RATE_RUN_MEASURED;
 }

@@ -76,6 +76,27 @@ double zmap_send_seconds(const struct zmap_status *s, double wall, int64_t coold
 /* §13.6: append "<ip>:<port>\n" for each result line of run[0..len). */
 int zmap_results_convert(const char *run, size_t len, unsigned port, struct scan_buf *out);
 
+/* §13.3 step 7: how a window ended and its measurement table. */
+enum zmap_window_end {
+	ZMAP_WINDOW_DONE,        /* every port of the chunk(s) done */
+	ZMAP_WINDOW_PARTIAL,     /* the deadline passed between runs */
+	ZMAP_WINDOW_INTERRUPTED, /* a run was stopped at the deadline */
+	ZMAP_WINDOW_FAILED,      /* a run exited non-zero */
+};
+struct zmap_window_result {
+	enum zmap_window_end how;
+	double send_seconds; /* sum of the runs' send_seconds (done/partial) */
+	double wall_seconds; /* t0 -> the last run's exit */
+	int code;            /* the interrupted or failing run's exit code */
+	bool complete;       /* the cursor is complete after the window */
+};
+/* Fill elapsed_seconds, scanner_exit_code and scanner_finished_naturally. */
+void zmap_window_measure(const struct zmap_window_result *r, struct rate_measurement *m);
+/* §13.3 step 5: after a chunk's ports are all done, plan the next chunk in
+ * the same window?  Only when every run of the chunk sent nothing and
+ * neither the range nor the deadline is exhausted. */
+bool zmap_window_continues(bool complete, int64_t chunk_sent, double now, double deadline);
+
 /* §13.3: the dynamic mode's window runner (a rate_run_fn).  new: set up
  * and begin (resume handling, cursor file, §13.10 warnings); NULL on
  * failure.  finish: delete the cursor when completed, remove the work files,

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The zmap engine with a stub zmap (the stub scanner invoked as "zmap"; it
-# sends nothing): scan.md §13, ZI-01, ZI-02, ZI-03, ZI-04, ZI-06, ZI-07.
+# sends nothing): scan.md §13, ZI-01..ZI-08 (ZI-03 also in dynamic mode), the
+# §13.10 warnings (SCANNER_BANDWIDTH in dynamic mode) and ZU-10 end to end.
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
 
 agentd=$AGENT_BIN/agentd
@@ -45,6 +46,19 @@ check_eq "work files and cursor removed" "" "$(find "$S/out" -name 'o.out*')"
 new_case
 scan '{"target_range":"10.0.0.0/30","ports":"80","rate_limit":1000}' ANYSCAN_DYNAMIC_RATE_ENABLED=false STUB_INELIGIBLE=1
 check_eq "ZI-03 ineligible: exit 0, empty stdout" "0 " "$rc $(cat "$S/stdout")"
+
+# ZI-03 in dynamic mode: the first chunk is ineligible; the next chunk runs
+# in the same window (§13.3 step 5), and the scan still completes
+new_case
+scan '{"target_range":"10.0.0.0-10.0.0.9","ports":"80"}' ANYSCAN_RATE_WINDOW_SECONDS=3 \
+	ANYSCAN_RATE_FLOOR=2 ANYSCAN_RATE_CEILING=2 STUB_OPEN=10.0.0.7 STUB_SLEEP_MAX=0 \
+	STUB_INELIGIBLE_RUNS=1
+check_eq "ZI-03 dynamic: exit 0, endpoint of the second chunk" "0 10.0.0.7:80" "$rc $(cat "$S/stdout")"
+check_eq "ZI-03 dynamic: the ineligible chunk, then the next one" "targets: 10.0.0.0/30 10.0.0.4/31
+targets: 10.0.0.6/31 10.0.0.8/31" "$(grep '^targets:' "$S/calls.log")"
+check_eq "ZI-03 dynamic: both chunks in window 1" 1 \
+	"$(grep '"event": "rate_adjustment"' "$S/stderr" | grep -c '"window": 1}')"
+check_fails "ZI-03 dynamic: no window 2" grep -q '"event": "rate_adjustment".*"window": 2}' "$S/stderr"
 
 # ---- ZI-04: zmap exits 5 at once -> scan exit 5, failure detail
 new_case
@@ -110,6 +124,21 @@ scan '{"target_range":"10.0.0.0/30","ports":"80","rate_limit":1000}' ANYSCAN_DYN
 	SCANNER_ICMP_PRESCAN=true ANYSCAN_SCANNER_IO_ENGINE=dpdk
 check_eq "ICMP warning once" 1 "$(grep -c '^\[anyscan-adapter\] SCANNER_ICMP_PRESCAN is not supported by the zmap engine; ignored$' "$S/stderr")"
 check_eq "io engine warning once" 1 "$(grep -c '^\[anyscan-adapter\] io engine dpdk is not supported by the zmap engine; zmap uses its own packet I/O$' "$S/stderr")"
+# SCANNER_BANDWIDTH in dynamic mode: warned once, -r wins, no -B
+new_case
+scan '{"target_range":"10.0.0.0-10.0.0.9","ports":"80"}' ANYSCAN_RATE_WINDOW_SECONDS=1 \
+	ANYSCAN_RATE_FLOOR=4 ANYSCAN_RATE_CEILING=4 STUB_SLEEP_MAX=0 SCANNER_BANDWIDTH=1G
+check_eq "bandwidth in dynamic mode: exit 0, one warning" "0 1" \
+	"$rc $(grep -c '^\[anyscan-adapter\] SCANNER_BANDWIDTH is ignored while the rate controller sets -r$' "$S/stderr")"
+check "bandwidth in dynamic mode: every run has -r 4" test "$(grep -c '/zmap -p 80 -r 4 ' "$S/calls.log")" -eq "$(runs)"
+check_fails "bandwidth in dynamic mode: never -B" grep -q ' -B ' "$S/calls.log"
+# and in static mode with rate_limit 0, -B is used with no warning
+new_case
+scan '{"target_range":"10.0.0.0/30","ports":"80","rate_limit":0}' ANYSCAN_DYNAMIC_RATE_ENABLED=false \
+	STUB_SLEEP_MAX=0 SCANNER_BANDWIDTH=1G
+check_eq "bandwidth in static mode with rate_limit 0: -B 1G, no warning" "0 1 0" \
+	"$rc $(grep -c '/zmap -p 80 -B 1G ' "$S/calls.log") $(grep -c 'SCANNER_BANDWIDTH' "$S/stderr")"
+
 # refusals (ZU-10 end to end): exit 2, nothing spawned
 new_case
 scan '{"target_range":"scan.example","ports":"80"}' ANYSCAN_DYNAMIC_RATE_ENABLED=false

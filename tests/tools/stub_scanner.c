@@ -24,7 +24,8 @@
  *   STUB_RESUME_SLEEP  sleep instead of STUB_SLEEP when --resume is given
  *                      (later dynamic windows); ck.log records whether the
  *                      --checkpoint-file existed at start
- *   zmap mode: STUB_OPEN (comma list of open IPs), STUB_INELIGIBLE=1,
+ *   zmap mode: STUB_OPEN (comma list of open IPs), STUB_INELIGIBLE=1 (every
+ *                      run), STUB_INELIGIBLE_RUNS=N (the first N calls),
  *                      STUB_STATUS_FORMAT=2.1.1|new
  */
 #include <errno.h>
@@ -269,7 +270,8 @@ static int zmap_main(int argc, char **argv, const char *dir, int earlier)
 	fclose(f);
 	if (o != NULL)
 		fclose(o);
-	if (getenv("STUB_INELIGIBLE") != NULL && strcmp(getenv("STUB_INELIGIBLE"), "1") == 0) {
+	if ((getenv("STUB_INELIGIBLE") != NULL && strcmp(getenv("STUB_INELIGIBLE"), "1") == 0) ||
+	    (int)env_double("STUB_INELIGIBLE_RUNS", 0) > earlier) {
 		fprintf(stderr, "zmap: no addresses are eligible to be scanned in the current "
 				"configuration\n");
 		return 1;

@@ -193,6 +193,49 @@ static void test_cursor(void **state)
 struct warns {
 	char text[2048];
 };
+/* ZU-13: the measurement table of §13.3 step 7, and the empty-chunk rule */
+static void test_window_measure(void **state)
+{
+	static const struct {
+		struct zmap_window_result r;
+		double elapsed;
+		int code;
+		bool natural;
+	} cases[] = {
+		/* chunk done, cursor complete: send seconds, 0, natural */
+		{{ZMAP_WINDOW_DONE, 2.5, 9.0, 0, true}, 2.5, 0, true},
+		/* chunk done, more to scan */
+		{{ZMAP_WINDOW_DONE, 1.75, 9.0, 0, false}, 1.75, 0, false},
+		/* partial: deadline between runs; never natural */
+		{{ZMAP_WINDOW_PARTIAL, 3.0, 30.0, 0, true}, 3.0, 0, false},
+		/* interrupted at the deadline: wall time, the run's code (-2) */
+		{{ZMAP_WINDOW_INTERRUPTED, 1.0, 44.0, -2, false}, 44.0, -2, false},
+		/* failed: wall time to the failing exit, its code */
+		{{ZMAP_WINDOW_FAILED, 0.5, 0.25, 5, false}, 0.25, 5, false},
+		{{ZMAP_WINDOW_FAILED, 0, 0.1, -9, false}, 0.1, -9, false},
+		/* a clock that went backwards never gives a negative time */
+		{{ZMAP_WINDOW_FAILED, 0, -0.5, 3, false}, 0.0, 3, false},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rate_measurement m;
+		memset(&m, 0, sizeof(m));
+		zmap_window_measure(&cases[i].r, &m);
+		assert_true(m.elapsed_seconds == cases[i].elapsed);
+		assert_int_equal(m.scanner_exit_code, cases[i].code);
+		assert_int_equal(m.scanner_finished_naturally, cases[i].natural);
+	}
+	/* an empty (ineligible) chunk continues within the window ... */
+	assert_true(zmap_window_continues(false, 0, 10.0, 44.0));
+	/* ... but not once packets were sent, the range is done or the
+	 * deadline passed */
+	assert_false(zmap_window_continues(false, 1, 10.0, 44.0));
+	assert_false(zmap_window_continues(true, 0, 10.0, 44.0));
+	assert_false(zmap_window_continues(false, 0, 44.0, 44.0));
+	assert_false(zmap_window_continues(false, 0, 50.0, 44.0));
+}
+
 static void collect(void *ctx, const char *line)
 {
 	struct warns *w = ctx;
@@ -325,10 +368,11 @@ static void test_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chunk_size), cmocka_unit_test(test_chunk_walk),
-		cmocka_unit_test(test_deadline),   cmocka_unit_test(test_status),
-		cmocka_unit_test(test_cursor),     cmocka_unit_test(test_argv),
-		cmocka_unit_test(test_results),    cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_chunk_size),     cmocka_unit_test(test_chunk_walk),
+		cmocka_unit_test(test_deadline),       cmocka_unit_test(test_status),
+		cmocka_unit_test(test_cursor),         cmocka_unit_test(test_argv),
+		cmocka_unit_test(test_results),        cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_window_measure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
