@@ -10,14 +10,21 @@ command -v python3 >/dev/null 2>&1 || skip_all "python3 not installed (JSON chec
 command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
 command -v promtool >/dev/null 2>&1 || skip_all "promtool not installed (Debian package prometheus)"
 pids=
+W=
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	[ -n "$W" ] && rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
 
-# ---- a root with a fake release holding a copy of agentd
+# ---- a root with a fake release holding a copy of agentd.  As root, the
+# root lives in a 0711 directory under /tmp (the runner's TMPDIR is 0700) so
+# that `--user nobody` can reach it.
 R=$T/root
+if [ "$(id -u)" -eq 0 ] && W=$(mktemp -d /tmp/agentd-run-test.XXXXXX); then
+	chmod 0711 "$W" && R=$W/root
+fi
 REL=$R/opt/agentd/releases/abcdef012345
 mkdir -p "$REL/bin" "$R/etc/agentd" "$R/var/lib/agentd" "$R/tf"
 cp "$AGENT_BIN/agentd" "$REL/bin/agentd"
