@@ -111,7 +111,7 @@ define dep_rules
 $(1)/.zlib: $(BUILD)/deps/fetched.stamp deps/build-dep.sh
 	sh deps/build-dep.sh zlib '$(ZLIB_DEB)' $(BUILD)/deps/src $(3) $(abspath $(1)) $(2)
 	@touch $$@
-$(1)/.mbedtls: $(BUILD)/deps/fetched.stamp deps/build-dep.sh deps/mbedtls_config.h
+$(1)/.mbedtls: $(BUILD)/deps/fetched.stamp deps/build-dep.sh deps/mbedtls_config.h deps/mbedtls-gcm-aesni-bulk.patch
 	sh deps/build-dep.sh mbedtls '$(MBEDTLS_DEB)' $(BUILD)/deps/src $(3) $(abspath $(1)) $(2)
 	@touch $$@
 $(1)/.libarchive: $(1)/.zlib deps/build-dep.sh
@@ -149,11 +149,11 @@ $(BUILD)/$(1)/libcommon.a: $(call obj,$(1),$(LIB_SRC))
 $(BUILD)/$(1)/libagent.a: $(call obj,$(1),$(AGENT_SRC))
 $(BUILD)/$(1)/libbundle.a: $(call obj,$(1),$(BUNDLE_SRC))
 $(BUILD)/$(1)/libinstaller.a: $(call obj,$(1),$(INSTALLER_SRC))
-$(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(call obj,$(1),$(UNIT_HELPERS)) $(call libs,$(1))
+$(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(call obj,$(1),$(UNIT_HELPERS)) $(call libs,$(1)) $(DEPS_$(1))
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)
 	$(Q)$$(CC_$(1)) $$(filter %.o,$$^) $$(LDFLAGS_$(1)) $$(call libs,$(1)) $(DEP_LIBS) -lcmocka -o $$@
-$(BUILD)/$(1)/tools/%: $(BUILD)/$(1)/obj/tests/tools/%.o $(call libs,$(1))
+$(BUILD)/$(1)/tools/%: $(BUILD)/$(1)/obj/tests/tools/%.o $(call libs,$(1)) $(DEPS_$(1))
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)
 	$(Q)$$(CC_$(1)) $$< $$(LDFLAGS_$(1)) $$(call libs,$(1)) $(DEP_LIBS) -o $$@
@@ -167,9 +167,10 @@ $(eval $(call variant_rules,fuzz))
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
-$(BUILD)/bin/agentd: $(BUILD)/musl/obj/agent/main.o $(call libs,musl)
-$(BUILD)/bin/agent-bundle: $(BUILD)/musl/obj/bundle/main.o $(call libs,musl)
-$(BUILD)/bin/agent-install: $(BUILD)/musl/obj/installer/main.o $(call libs,musl)
+# (relinked when a dependency library is rebuilt: the sysroot's .all stamp)
+$(BUILD)/bin/agentd: $(BUILD)/musl/obj/agent/main.o $(call libs,musl) $(DEPS_musl)
+$(BUILD)/bin/agent-bundle: $(BUILD)/musl/obj/bundle/main.o $(call libs,musl) $(DEPS_musl)
+$(BUILD)/bin/agent-install: $(BUILD)/musl/obj/installer/main.o $(call libs,musl) $(DEPS_musl)
 $(PROGRAMS):
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
@@ -195,7 +196,7 @@ TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/musl/tools/%,$(TOOL_SRC))
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/bin/%,$(FUZZ_SRC))
 FUZZ_RUNS ?= 20000
 
-$(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(call libs,fuzz)
+$(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(call libs,fuzz) $(DEPS_fuzz)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(FUZZ_CC) $< $(LDFLAGS_fuzz) $(call libs,fuzz) $(DEP_LIBS) -o $@

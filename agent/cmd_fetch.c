@@ -24,7 +24,7 @@
 struct fetch {
 	const char *out_path;
 	struct fsutil_atomic *out;
-	int tty;
+	int tty;       /* draw the progress bar */
 	int64_t total; /* Content-Length or -1 */
 	uint64_t got;
 	double t0, last_draw;
@@ -249,7 +249,9 @@ int cmd_fetch(int argc, char **argv)
 	if (c == NULL)
 		goto out;
 
-	f.tty = isatty(STDERR_FILENO);
+	/* the progress bar needs a terminal on stderr, and is not drawn over a
+	 * body that goes to the terminal itself (like curl) */
+	f.tty = isatty(STDERR_FILENO) && (f.out_path != NULL || !isatty(STDOUT_FILENO));
 	f.total = -1;
 	f.name = f.out_path != NULL ? f.out_path : url;
 	if (begin_out(&f, &e) != 0)

@@ -33,6 +33,11 @@
 /* ciphers for TLS */
 #define MBEDTLS_CIPHER_C
 #define MBEDTLS_AES_C
+/* AES-NI and PCLMULQDQ, chosen at run time (cpuid); the inline-assembly
+ * variant with GCC, no -maes needed.  Together with
+ * deps/mbedtls-gcm-aesni-bulk.patch this makes AES-GCM ~2 GB/s instead of
+ * ~115 MB/s (software) or ~300 MB/s (this option alone). */
+#define MBEDTLS_AESNI_C
 #define MBEDTLS_GCM_C
 #define MBEDTLS_CHACHA20_C
 #define MBEDTLS_POLY1305_C
