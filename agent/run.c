@@ -332,7 +332,9 @@ int run_loop(const struct run_config *c, struct errbuf *e)
 		goto out;
 	st->status = RUN_OK;
 	now = mono_ms();
-	next_health = now + interval;
+	/* the first "ok" as soon as the loop runs: waiting a whole interval only
+	 * lengthens every restart (the update downtime) by that interval */
+	next_health = now;
 	if (c->channel_on)
 		next_poll = now + run_first_poll_ms(c->poll_seconds, rnd32());
 	for (;;) {
