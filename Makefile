@@ -240,9 +240,9 @@ bench: $(BUILD)/.packages $(PROGRAMS) $(TOOLS)
 	sh bench/run.sh $(BUILD)
 
 # ---------------------------------------------------------------- lint
-C_FILES  = $(sort $(wildcard lib/*.[ch] agent/*.[ch] bundle/*.[ch] installer/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/tools/*.[ch]))
+C_FILES  = $(sort $(wildcard lib/*.[ch] agent/*.[ch] bundle/*.[ch] installer/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] tests/tools/*.[ch] bench/lib/*.[ch]))
 SH_FILES = $(sort $(wildcard deps/*.sh tests/*.sh tests/integration/*.sh tests/integration/lib/*.sh tests/integration/models/*.sh tests/demo.d/*.sh \
-             templates/*.sh templates/*.in templates/runit/*/run host-tuning/*.sh release/*.sh bench/*.sh .ci/run))
+             templates/*.sh templates/*.in templates/runit/*/run host-tuning/*.sh release/*.sh bench/*.sh bench/lib/*.sh .ci/run))
 lint: $(BUILD)/.packages
 	sh tests/lint.sh "$(C_FILES)" "$(SH_FILES)"
 
