@@ -1,13 +1,13 @@
 #ifndef SHA256_H
 #define SHA256_H
 /*
- * SHA-256 (mbedtls 3.6 mbedtls_sha256_*).  Streaming, one-shot, and of a file
- * or descriptor.  The software implementation cannot fail, so the streaming
- * calls return nothing.
+ * SHA-256 (FIPS 180-4).  Streaming, one-shot, and of a file or descriptor.
+ * On x86-64 CPUs with the SHA extensions (SHA-NI) the block function uses
+ * them, chosen at run time with cpuid; elsewhere a portable C block function.
+ * Neither can fail, so the streaming calls return nothing.
  */
 #include "err.h"
 
-#include <mbedtls/sha256.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,12 +18,14 @@ enum {
 
 /* Not opaque so it can live on the stack; touch only through sha256_*. */
 struct sha256 {
-	mbedtls_sha256_context ctx;
+	uint32_t h[8];   /* chaining state */
+	uint64_t len;    /* bytes hashed so far */
+	uint8_t buf[64]; /* the partial block: len % 64 bytes */
 };
 
 void sha256_init(struct sha256 *s);
 void sha256_update(struct sha256 *s, const void *data, size_t len);
-/* Write the digest and release s (call sha256_init again to reuse). */
+/* Write the digest and wipe s (call sha256_init again to reuse). */
 void sha256_final(struct sha256 *s, uint8_t out[SHA256_LEN]);
 
 /* One shot. */
@@ -39,5 +41,11 @@ int sha256_fd(int fd, const char *name, uint8_t out[SHA256_LEN], struct errbuf *
 /* Digest of the regular file path (O_RDONLY|O_CLOEXEC, fstat'ed: anything
  * else is EINVAL "open X: not a regular file").  0 or -1 (errno, e). */
 int sha256_file(const char *path, uint8_t out[SHA256_LEN], struct errbuf *e);
+
+/* For tests and benchmarks: on != 0 forces the portable block function even
+ * where SHA-NI is available (0 restores the automatic choice); sha256_impl()
+ * names the block function now in use: "sha-ni" or "portable". */
+void sha256_force_portable(int on);
+const char *sha256_impl(void);
 
 #endif
