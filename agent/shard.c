@@ -222,8 +222,18 @@ static int make_workdir(const char *tmpdir, char *out, size_t cap, struct errbuf
 				tmpdir);
 			return -1;
 		}
-		if (mkdir(out, 0700) == 0)
+		if (mkdir(out, 0700) == 0) {
+			/* scan.md §13.1: zmap drops to uid 65534 after start and
+			 * opens its status file in here; others may traverse the
+			 * dir (not list it) */
+			if (chmod(out, 0711) != 0) {
+				err_sys(e, errno, "agentd scan: cannot create the work dir %s",
+					out);
+				(void)rmdir(out);
+				return -1;
+			}
 			return 0;
+		}
 		if (errno != EEXIST) {
 			err_sys(e, errno, "agentd scan: cannot create the work dir %s", out);
 			return -1;

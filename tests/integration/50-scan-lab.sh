@@ -1,8 +1,10 @@
 #!/bin/sh
 # Real zmap through `agentd scan` inside the network-namespace lab (scan.md
 # §17, §18.5): L-01 (lab self-check and teardown), L-02 (static zmap finds
-# the listener), L-07 (status-file race: 20 short static scans), L-08
-# (zmap's default blacklist makes a private chunk ineligible).
+# the listener), L-03 (small dynamic scan), L-04 (the controller against the
+# veth's tx_packets counter), L-05 (SIGTERM), L-06 (resume), L-07
+# (status-file race: 20 short static scans), L-08 (zmap's default blacklist
+# makes a private chunk ineligible).
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
 
 lab=$AGENT_SRC/tests/integration/netns-lab.sh
@@ -17,8 +19,13 @@ esac
 zmap=/usr/sbin/zmap
 [ -x "$zmap" ] || zmap=$(command -v zmap)
 
-lab_namespaces() { ip netns list 2>/dev/null | awk '/^agentd-lab-/ { print $1 }' | sort | tr '\n' ' '; }
-before=$(lab_namespaces)
+# the namespaces of this file's labs (netns-lab.sh records them) still there
+export NETNS_LAB_RECORD="$TMPDIR/lab-namespaces"
+: >"$NETNS_LAB_RECORD"
+lab_namespaces() {
+	ip netns list 2>/dev/null | awk 'NR == FNR { mine[$1] = 1; next } ($1 in mine) { print $1 }' \
+		"$NETNS_LAB_RECORD" - | sort | tr '\n' ' '
+}
 
 # ---- L-01: the lab self-check (the script asserts isolation and the
 # listener before running the command) and its teardown
@@ -27,7 +34,8 @@ check "L-01 lab builds, isolation holds, listener answers" \
 		[ -z "$(ip route show default)" ] &&
 		[ "$(ip netns identify $$)" = "$LAB_NS_SCAN" ] &&
 		[ -r "$LAB_TX_PACKETS" ] && [ -f "$LAB_BLACKLIST" ] && [ ! -s "$LAB_BLACKLIST" ]'
-check_eq "L-01 teardown leaves no lab namespace" "$before" "$(lab_namespaces)"
+check "L-01 the lab recorded its namespaces" test -s "$NETNS_LAB_RECORD"
+check_eq "L-01 teardown leaves no lab namespace" "" "$(lab_namespaces)"
 check_eq "L-01 teardown leaves no lab veth" "" "$(ip -o link show | grep -c 'alab[0-9]*[st]' | sed 's/^0$//')"
 
 # zmap drops to uid 65534 (gid 0) after start: its work files (next to
@@ -82,6 +90,97 @@ check_eq "L-03 stdout exactly 192.0.2.2:8080" "192.0.2.2:8080" "$(cat "$TMPDIR/l
 check "L-03 at least 2 rate_adjustment lines" test "$(grep -c '"event": "rate_adjustment"' "$TMPDIR/l03.out.err")" -ge 2
 check_fails "L-03 cursor file gone" test -e "$work/l03.ck"
 [ "$rc" -eq 0 ] || sed 's/^/#   /' "$TMPDIR/l03.out.err" | head -n 30
+
+# ra_table FILE -- one row per rate_adjustment line of FILE (also mirrored
+# [shard IF] lines): window set_rate achieved_pps classification next_rate
+# measurement_source scanner_finished_naturally heartbeat_max_latency_ms
+# loadavg_per_vcpu interface
+ra_table() {
+	awk '/"event": "rate_adjustment"/ {
+		n = split("window set_rate achieved_pps classification next_rate measurement_source scanner_finished_naturally heartbeat_max_latency_ms loadavg_per_vcpu interface", k, " ")
+		row = ""
+		for (i = 1; i <= n; i++) {
+			v = "-"
+			if (match($0, "\"" k[i] "\": (\"[^\"]*\"|[^,}]*)")) {
+				v = substr($0, RSTART + length(k[i]) + 4, RLENGTH - length(k[i]) - 4)
+				gsub(/"/, "", v)
+			}
+			row = row (i > 1 ? " " : "") v
+		}
+		print row
+	}' "$1"
+}
+
+# ---- L-04: the controller against a real NIC counter.  A background
+# sampler reads the veth's tx_packets every 0.2 s (uptime, count): the peak
+# rate over any 1 s of samples bounds what a window can really have achieved.
+cat >"$TMPDIR/l04.sh" <<'INNER'
+(while :; do
+	printf '%s %s\n' "$(cut -d' ' -f1 /proc/uptime)" "$(cat "$LAB_TX_PACKETS")"
+	sleep 0.2
+done) >"$1.samples" &
+spid=$!
+a=$(cat "$LAB_TX_PACKETS")
+printf '%s' '{"target_range":"240.0.0.0/10","ports":"8080"}' |
+	timeout 120 env -i PATH=/usr/sbin:/usr/bin:/bin TMPDIR="$SCAN_TMP" SCANNER_BIN="$ZMAP" \
+	AWS_EC2_METADATA_DISABLED=true ANYSCAN_INSTANCE_TYPE=test.none \
+	SCANNER_INTERFACE="$LAB_IF_SCAN" SCANNER_GATEWAY_MAC="$LAB_GATEWAY_MAC" \
+	SCANNER_SOURCE_IP="$LAB_BULK_SRC_IP" SCANNER_BLACKLIST_FILE="$LAB_BLACKLIST" \
+	SCANNER_SENDER_THREADS=1 SCANNER_COOLDOWN_SECONDS=1 ANYSCAN_RATE_WINDOW_SECONDS=2 \
+	ANYSCAN_RATE_FLOOR=50000 ANYSCAN_RATE_CEILING=2000000 ANYSCAN_RATE_ADDITIVE_STEP=300000 \
+	SCANNER_DEFAULT_RATE=100000 ANYSCAN_RATE_CALIBRATION_PATH="$SCAN_TMP/l04.calib" \
+	"$AGENTD" scan >"$1" 2>"$1.err"
+rc=$?
+b=$(cat "$LAB_TX_PACKETS")
+kill "$spid"
+wait "$spid" 2>/dev/null
+echo "$rc $((b - a)) $LAB_IF_SCAN" >"$1.result"
+INNER
+rm -f "$work/l04.calib"
+sh "$lab" run --timeout 200 -- sh "$TMPDIR/l04.sh" "$TMPDIR/l04.out"
+read -r rc txd l04if <"$TMPDIR/l04.out.result" || { rc=none txd=0 l04if=none; }
+ra_table "$TMPDIR/l04.out.err" >"$TMPDIR/l04.ra"
+sed 's/^/# l04: /' "$TMPDIR/l04.ra"
+check_eq "L-04 exit 0 within 120 s" 0 "$rc"
+[ "$rc" = 0 ] || sed 's/^/#   /' "$TMPDIR/l04.out.err" | tail -n 30
+check "L-04 tx_packets delta $txd >= 4194304" test "$txd" -ge 4194304
+check_eq "L-04 window 1 at 100000 is clean" "1 100000 clean" "$(awk 'NR == 1 { print $1, $2, $4 }' "$TMPDIR/l04.ra")"
+check "L-04 at least one window is slip_network" grep -q ' slip_network ' "$TMPDIR/l04.ra"
+check "L-04 controller_started names the calibration path" \
+	grep -q "\"calibration_path\": \"$work/l04.calib\"" "$TMPDIR/l04.out.err"
+# the achieved rates come from the veth counter: source nic, non-zero, and
+# consistent with both the classification and the sampled veth rate
+peak=$(awk '{ t[NR] = $1; c[NR] = $2 }
+	END { j = 1; p = 0
+		for (i = 1; i <= NR; i++) {
+			while (j < NR && t[j] - t[i] < 1.0) j++
+			if (t[j] - t[i] >= 1.0 && (c[j] - c[i]) / (t[j] - t[i]) > p) p = (c[j] - c[i]) / (t[j] - t[i])
+		}
+		printf "%d\n", p }' "$TMPDIR/l04.out.samples" 2>/dev/null)
+echo "# l04: tx delta $txd, peak sampled veth rate ${peak:-?} pps"
+check "L-04 every window measured from the NIC counter (source nic)" \
+	awk -v f="$l04if" 'NR > 0 && ($6 != "nic" || $10 != f) { exit 1 } END { if (NR == 0) exit 1 }' "$TMPDIR/l04.ra"
+check "L-04 achieved rates are real: > 0 and <= 1.1 x the sampled veth peak" \
+	awk -v p="${peak:-0}" '$3 <= 0 || $3 > 1.1 * p + 5000 { print "window " $1 ": achieved " $3 ", peak " p; bad = 1 } END { exit bad }' "$TMPDIR/l04.ra"
+check "L-04 clean windows achieved >= 0.9 x set, slip_network windows below it" \
+	awk '($4 == "clean" && $7 == "false" && $3 + 1e-9 < 0.9 * $2) || ($4 == "slip_network" && $3 + 1e-9 >= 0.9 * $2) { print; bad = 1 } END { exit bad }' "$TMPDIR/l04.ra"
+check "L-04 next rates: clean +300000 (ceiling 2000000), slip_network halved (floor 50000), chained" \
+	awk 'NR > 1 && $2 != prev { print "window " $1 " set " $2 " != previous next " prev; bad = 1 }
+	{ want = $2
+	  if ($4 == "clean") want = $2 + 300000 > 2000000 ? 2000000 : $2 + 300000
+	  if ($4 == "slip_network") want = int($2 / 2) < 50000 ? 50000 : int($2 / 2)
+	  if ($5 != want) { print "window " $1 ": next " $5 ", want " want; bad = 1 }
+	  prev = $5 } END { exit bad }' "$TMPDIR/l04.ra"
+# a window that completes its chunk sends it exactly once; only a window cut
+# at its deadline (then starved: slip_network) sends part of a chunk that is
+# scanned again, less than 2 s x its set rate
+extra=$(awk '$4 == "slip_network" { e += 2 * $2 } END { printf "%d\n", e }' "$TMPDIR/l04.ra")
+check "L-04 tx delta $txd <= 4194304 + the slip windows' budgets ($extra) + 100" \
+	test "$txd" -le $((4194304 + extra + 100))
+want_cal=$(awk '$4 == "clean" && !($7 == "true" && $3 + 1e-9 < 0.9 * $2) && $2 > m { m = $2 } END { print m + 0 }' "$TMPDIR/l04.ra")
+got_cal=$(sed -n "s/.*\"$l04if\": {\"learned_rate\": \([0-9]*\),.*/\1/p" "$work/l04.calib" 2>/dev/null)
+check "L-04 calibration entry for $l04if >= 100000" test "${got_cal:-0}" -ge 100000
+check_eq "L-04 calibration holds the highest clean set rate" "$want_cal" "${got_cal:-none}"
 
 # ---- L-05: shutdown of a dynamic zmap scan on SIGTERM
 cat >"$TMPDIR/l05.sh" <<'INNER'
@@ -185,5 +284,5 @@ INNER
 sh "$lab" run --timeout 300 -- sh "$TMPDIR/l07.sh" "$TMPDIR/inner.sh" "$TMPDIR/l07.out"
 check_eq "L-07 20 of 20 short scans succeed" 20 "$(cat "$TMPDIR/l07.out.result" 2>/dev/null)"
 
-check_eq "no lab namespace left" "$before" "$(lab_namespaces)"
+check_eq "no lab namespace left" "" "$(lab_namespaces)"
 done_testing
