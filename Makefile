@@ -138,7 +138,7 @@ $(BUILD)/.version: FORCE
 FORCE:
 
 define variant_rules
-$(BUILD)/$(1)/obj/%.o: %.c | $(DEPS_$(1)) $(BUILD)/.packages
+$(BUILD)/$(1)/obj/%.o: %.c $(DEPS_$(1)) | $(BUILD)/.packages
 	@mkdir -p $$(@D)
 	$$(call say,CC,$$@)
 	$(Q)$$(CC_$(1)) $$(CFLAGS_$(1)) -c $$< -o $$@
