@@ -311,7 +311,7 @@ if command -v gnuplot >/dev/null 2>&1; then
 		echo 'set grid ytics'
 		echo 'set yrange [0:*]'
 		panel cold warm "default policy (starved: halve, CPU signal: loadavg), zmap -T $THREADS, ${WINDOW} s windows"
-		panel track trackwarm "ANYSCAN_RATE_STARVED_POLICY=track ANYSCAN_CPU_SIGNAL=psi, zmap -T $THREADS, ${WINDOW} s windows"
+		panel track-psi-cold track-psi-warm "ANYSCAN_RATE_STARVED_POLICY=track ANYSCAN_CPU_SIGNAL=psi, zmap -T $THREADS, ${WINDOW} s windows"
 		echo 'unset multiplot'
 	} >"$W/plot.gp"
 	if gnuplot "$W/plot.gp" 2>"$W/gnuplot.err" && [ -s "$W/controller-rate.png" ]; then
