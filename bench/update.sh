@@ -16,6 +16,7 @@
 # new one healthy) < 1 s on runit; make release < 5 s for one platform.
 set -u
 . "$AGENT_SRC/bench/lib/common.sh"
+. "$AGENT_SRC/tests/integration/lib/sv-wrapper.sh"
 AI=$AGENT_BIN/agent-install
 N=5
 T=$PWD
@@ -97,27 +98,7 @@ AGENTD_ROOT='$ROOT'; export AGENTD_ROOT
 exec '$ROOT/opt/agentd/bin/agent-install' env exec '$ROOT/etc/agentd/runtime.env' -- '$ROOT/opt/agentd/bin/agentd' run
 EOF
 chmod 755 "$SVD/agentd/run"
-cat >"$SUP" <<EOF
-#!/bin/sh
-# command=PATH backend (spec §11.4) driving runsvdir through sv; restart
-# records when it asked runsv to stop agentd
-svc="$SCAN/agentd"
-wait_runsv() {
-	i=0
-	while [ ! -p "$SVD/agentd/supervise/control" ]; do
-		i=\$((i + 1)); [ \$i -gt 150 ] && return 1; sleep 0.1
-	done
-}
-case \$1 in
-start) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && sv -w 15 up "$SVD/agentd" ;;
-restart) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && date +%s%N >"$T/restart.ts" &&
-	sv -w 15 restart "$SVD/agentd" ;;
-stop) [ -p "$SVD/agentd/supervise/control" ] && sv -w 15 down "$SVD/agentd"; rm -f "\$svc" ;;
-is-active) sv status "$SVD/agentd" 2>/dev/null | grep -q '^run:' ;;
-*) exit 2 ;;
-esac
-EOF
-chmod 755 "$SUP"
+sv_wrapper "$SUP" "$SVD" "$SCAN" "$T/restart.ts"
 # the health interval at its minimum (1 s; agentd's first "ok" may wait for it)
 printf '%s\n' AGENTD_HEALTH_INTERVAL_SECONDS=1 AGENT_REMOTE_UPDATE_HEALTHCHECK_TIMEOUT_SECONDS=30 \
 	AGENT_REMOTE_UPDATE_HEALTHCHECK_INTERVAL_SECONDS=1 >"$ROOT/etc/agentd/runtime.env"

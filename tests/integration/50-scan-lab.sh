@@ -6,26 +6,7 @@
 # (status-file race: 20 short static scans), L-08 (zmap's default blacklist
 # makes a private chunk ineligible).
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
-
-lab=$AGENT_SRC/tests/integration/netns-lab.sh
-agentd=$AGENT_BIN/agentd
-[ -x "$agentd" ] || skip_all "agentd not built"
-out=$(sh "$lab" check --zmap 2>&1)
-case $? in
-0) ;;
-77) skip_all "${out#SKIP: }" ;;
-*) skip_all "netns-lab check failed: $out" ;;
-esac
-zmap=/usr/sbin/zmap
-[ -x "$zmap" ] || zmap=$(command -v zmap)
-
-# the namespaces of this file's labs (netns-lab.sh records them) still there
-export NETNS_LAB_RECORD="$TMPDIR/lab-namespaces"
-: >"$NETNS_LAB_RECORD"
-lab_namespaces() {
-	ip netns list 2>/dev/null | awk 'NR == FNR { mine[$1] = 1; next } ($1 in mine) { print $1 }' \
-		"$NETNS_LAB_RECORD" - | sort | tr '\n' ' '
-}
+. "$AGENT_SRC/tests/integration/lib/lab.sh"
 
 # ---- L-01: the lab self-check (the script asserts isolation and the
 # listener before running the command) and its teardown
@@ -91,25 +72,6 @@ check "L-03 at least 2 rate_adjustment lines" test "$(grep -c '"event": "rate_ad
 check_fails "L-03 cursor file gone" test -e "$work/l03.ck"
 [ "$rc" -eq 0 ] || sed 's/^/#   /' "$TMPDIR/l03.out.err" | head -n 30
 
-# ra_table FILE -- one row per rate_adjustment line of FILE (also mirrored
-# [shard IF] lines): window set_rate achieved_pps classification next_rate
-# measurement_source scanner_finished_naturally heartbeat_max_latency_ms
-# loadavg_per_vcpu interface
-ra_table() {
-	awk '/"event": "rate_adjustment"/ {
-		n = split("window set_rate achieved_pps classification next_rate measurement_source scanner_finished_naturally heartbeat_max_latency_ms loadavg_per_vcpu interface", k, " ")
-		row = ""
-		for (i = 1; i <= n; i++) {
-			v = "-"
-			if (match($0, "\"" k[i] "\": (\"[^\"]*\"|[^,}]*)")) {
-				v = substr($0, RSTART + length(k[i]) + 4, RLENGTH - length(k[i]) - 4)
-				gsub(/"/, "", v)
-			}
-			row = row (i > 1 ? " " : "") v
-		}
-		print row
-	}' "$1"
-}
 
 # ---- L-04: the controller against a real NIC counter.  A background
 # sampler reads the veth's tx_packets every 0.2 s (uptime, count): the peak

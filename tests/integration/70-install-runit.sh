@@ -7,6 +7,7 @@
 # and in health.json (the release's fingerprint and that pid).  Bundles are
 # built with the real agent-bundle.
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
+. "$AGENT_SRC/tests/integration/lib/sv-wrapper.sh"
 
 AI="$AGENT_BIN/agent-install"
 B="$AGENT_BIN/agent-bundle"
@@ -78,26 +79,7 @@ AGENTD_HEALTH_INTERVAL_SECONDS=1; export AGENTD_HEALTH_INTERVAL_SECONDS
 exec '$ROOT/opt/agentd/bin/agentd' run
 EOF
 chmod 755 "$SVD/agentd/run"
-cat >"$SUP" <<EOF
-#!/bin/sh
-# command=PATH supervisor (spec §11.4) driving runsvdir through sv
-svc="$SCAN/agentd"
-# wait until runsvdir has started runsv for the link (it rescans every 5 s)
-wait_runsv() {
-	i=0
-	while [ ! -p "$SVD/agentd/supervise/control" ]; do
-		i=\$((i + 1)); [ \$i -gt 150 ] && return 1; sleep 0.1
-	done
-}
-case \$1 in
-start) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && sv -w 15 up "$SVD/agentd" ;;
-restart) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && sv -w 15 restart "$SVD/agentd" ;;
-stop) [ -p "$SVD/agentd/supervise/control" ] && sv -w 15 down "$SVD/agentd"; rm -f "\$svc" ;;
-is-active) sv status "$SVD/agentd" 2>/dev/null | grep -q '^run:' ;;
-*) exit 2 ;;
-esac
-EOF
-chmod 755 "$SUP"
+sv_wrapper "$SUP" "$SVD" "$SCAN"
 printf '%s\n' AGENT_REMOTE_UPDATE_HEALTHCHECK_TIMEOUT_SECONDS=30 \
 	AGENT_REMOTE_UPDATE_HEALTHCHECK_INTERVAL_SECONDS=1 >"$ROOT/etc/agentd/runtime.env"
 

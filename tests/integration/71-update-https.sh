@@ -5,6 +5,7 @@
 # supervisor running the real `agentd run` under the root, driven through
 # --service command=<wrapper around sv>.
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
+. "$AGENT_SRC/tests/integration/lib/sv-wrapper.sh"
 
 command -v nginx >/dev/null 2>&1 || skip_all "nginx not installed"
 command -v curl >/dev/null 2>&1 || skip_all "curl not installed"
@@ -56,25 +57,7 @@ AGENTD_HEALTH_INTERVAL_SECONDS=1; export AGENTD_HEALTH_INTERVAL_SECONDS
 exec '$ROOT/opt/agentd/bin/agentd' run
 EOF
 chmod 755 "$SVD/agentd/run"
-cat >"$SUP" <<EOF
-#!/bin/sh
-# command=PATH backend (spec §11.4) driving runsvdir through sv
-svc="$SCAN/agentd"
-wait_runsv() {
-	i=0
-	while [ ! -p "$SVD/agentd/supervise/control" ]; do
-		i=\$((i + 1)); [ \$i -gt 150 ] && return 1; sleep 0.1
-	done
-}
-case \$1 in
-start) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && sv -w 15 up "$SVD/agentd" ;;
-restart) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && sv -w 15 restart "$SVD/agentd" ;;
-stop) [ -p "$SVD/agentd/supervise/control" ] && sv -w 15 down "$SVD/agentd"; rm -f "\$svc" ;;
-is-active) sv status "$SVD/agentd" 2>/dev/null | grep -q '^run:' ;;
-*) exit 2 ;;
-esac
-EOF
-chmod 755 "$SUP"
+sv_wrapper "$SUP" "$SVD" "$SCAN"
 runsvdir -P "$SCAN" </dev/null >/dev/null 2>&1 &
 RSVD=$!
 

@@ -11,6 +11,7 @@
 #
 # make demo runs this file too (LIFECYCLE_NARRATE=1 adds the narration).
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
+. "$AGENT_SRC/tests/integration/lib/sv-wrapper.sh"
 
 say() { [ -n "${LIFECYCLE_NARRATE:-}" ] && printf '\n-- %s\n' "$*"; :; }
 for c in nginx openssl curl runsvdir sv musl-gcc; do
@@ -157,25 +158,7 @@ AGENTD_ROOT='$R'; export AGENTD_ROOT
 exec '$R/opt/agentd/bin/agent-install' env exec '$R/etc/agentd/runtime.env' -- '$R/opt/agentd/bin/agentd' run
 EOF
 chmod 755 "$SVD/agentd/run"
-cat >"$SUP" <<EOF
-#!/bin/sh
-# command=PATH service backend (spec §11.4) driving runsvdir through sv
-svc="$SCAN/agentd"
-wait_runsv() {
-	i=0
-	while [ ! -p "$SVD/agentd/supervise/control" ]; do
-		i=\$((i + 1)); [ \$i -gt 150 ] && return 1; sleep 0.1
-	done
-}
-case \$1 in
-start) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && sv -w 15 up "$SVD/agentd" ;;
-restart) [ -L "\$svc" ] || ln -s "$SVD/agentd" "\$svc"; wait_runsv && sv -w 15 restart "$SVD/agentd" ;;
-stop) [ -p "$SVD/agentd/supervise/control" ] && sv -w 15 down "$SVD/agentd"; rm -f "\$svc" ;;
-is-active) sv status "$SVD/agentd" 2>/dev/null | grep -q '^run:' ;;
-*) exit 2 ;;
-esac
-EOF
-chmod 755 "$SUP"
+sv_wrapper "$SUP" "$SVD" "$SCAN"
 runsvdir -P "$SCAN" </dev/null >/dev/null 2>&1 &
 RSVD=$!
 cp "$T/ca.crt" "$R/etc/agentd/update-ca.pem"
