@@ -47,17 +47,7 @@ RSVD=
 WP=
 cleanup() {
 	[ -z "$WP" ] || kill "$WP" 2>/dev/null
-	if [ -n "$RSVD" ]; then
-		# runsv exits while runsvdir is alive (so runsvdir reaps it), then runsvdir
-		if [ -p "$SVD/agentd/supervise/control" ]; then
-			sv -w 5 down "$SVD/agentd" >/dev/null 2>&1
-			sv exit "$SVD/agentd" >/dev/null 2>&1
-		fi
-		rm -f "$SCAN/agentd"
-		sleep 1
-		kill "$RSVD" 2>/dev/null
-		wait "$RSVD" 2>/dev/null
-	fi
+	sv_teardown "$SVD" "$SCAN" "$RSVD"
 	:
 }
 trap cleanup EXIT

@@ -29,18 +29,7 @@ mkdir -p "$ROOT/etc/agentd" "$SVD/agentd" "$SCAN"
 RSVD=
 
 cleanup() {
-	# make runsv exit while runsvdir is alive (so runsvdir reaps it), then stop
-	# runsvdir; no process of ours is left behind
-	if [ -n "$RSVD" ]; then
-		if [ -p "$SVD/agentd/supervise/control" ]; then
-			sv -w 5 down "$SVD/agentd" >/dev/null 2>&1
-			sv exit "$SVD/agentd" >/dev/null 2>&1
-		fi
-		rm -f "$SCAN/agentd"
-		sleep 1
-		kill "$RSVD" 2>/dev/null
-		wait "$RSVD" 2>/dev/null
-	fi
+	sv_teardown "$SVD" "$SCAN" "$RSVD"
 	:
 }
 trap cleanup EXIT

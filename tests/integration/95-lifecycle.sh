@@ -33,16 +33,7 @@ NGX='' RSVD='' WATCH=''
 
 cleanup() {
 	[ -n "$WATCH" ] && kill "$WATCH" 2>/dev/null && wait "$WATCH" 2>/dev/null
-	if [ -n "$RSVD" ]; then
-		if [ -p "$SVD/agentd/supervise/control" ]; then
-			sv -w 5 down "$SVD/agentd" >/dev/null 2>&1
-			sv exit "$SVD/agentd" >/dev/null 2>&1
-		fi
-		rm -f "$SCAN/agentd"
-		sleep 1
-		kill "$RSVD" 2>/dev/null
-		wait "$RSVD" 2>/dev/null
-	fi
+	sv_teardown "$SVD" "$SCAN" "$RSVD"
 	[ -f "$T/nginx.pid" ] && kill "$(cat "$T/nginx.pid")" 2>/dev/null
 	[ -n "$NGX" ] && wait "$NGX" 2>/dev/null
 	:

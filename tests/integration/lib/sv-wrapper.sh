@@ -30,3 +30,19 @@ esac
 SVW
 	chmod 755 "$_svw_file"
 }
+
+# sv_teardown SVDIR SCANDIR RUNSVDIR-PID -- stop what a runit test started:
+# runsv exits while runsvdir is alive (so runsvdir reaps it), then runsvdir;
+# no process is left behind.  Nothing to do when the pid is empty.
+sv_teardown() {
+	[ -n "$3" ] || return 0
+	if [ -p "$1/agentd/supervise/control" ]; then
+		sv -w 5 down "$1/agentd" >/dev/null 2>&1
+		sv exit "$1/agentd" >/dev/null 2>&1
+	fi
+	rm -f "$2/agentd"
+	sleep 1
+	kill "$3" 2>/dev/null
+	wait "$3" 2>/dev/null
+	return 0
+}

@@ -24,16 +24,7 @@ RSVD=
 
 cleanup() {
 	${CLEANUP_EXTRA:-:}
-	if [ -n "$RSVD" ]; then
-		if [ -p "$SVD/agentd/supervise/control" ]; then
-			sv -w 5 down "$SVD/agentd" >/dev/null 2>&1
-			sv exit "$SVD/agentd" >/dev/null 2>&1
-		fi
-		rm -f "$SCAN/agentd"
-		sleep 1
-		kill "$RSVD" 2>/dev/null
-		wait "$RSVD" 2>/dev/null
-	fi
+	sv_teardown "$SVD" "$SCAN" "$RSVD"
 	:
 }
 trap cleanup EXIT
