@@ -10,7 +10,6 @@
 # another key, expired channel, sha256 mismatch) leave everything untouched;
 # --allow-downgrade.
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
-. "$AGENT_SRC/tests/integration/lib/sv-wrapper.sh"
 
 . "$AGENT_SRC/tests/integration/lib/update-fixture.sh"
 
@@ -48,32 +47,7 @@ FA=$(fp "$A"); FB=$(fp "$Bn"); FU=$(fp "$U"); FT=$(fp "$T"); FD=$(fp "$D")
 A12=$(printf %.12s "$FA"); B12=$(printf %.12s "$FB"); U12=$(printf %.12s "$FU"); T12=$(printf %.12s "$FT"); D12=$(printf %.12s "$FD")
 
 # ---- runit: the supervised service is the real `agentd run` under the root ---
-cat >"$SVD/agentd/run" <<EOF
-#!/bin/sh
-exec 2>&1
-AGENTD_ROOT='$ROOT'; export AGENTD_ROOT
-AGENTD_HEALTH_INTERVAL_SECONDS=1; export AGENTD_HEALTH_INTERVAL_SECONDS
-exec '$ROOT/opt/agentd/bin/agentd' run
-EOF
-chmod 755 "$SVD/agentd/run"
-sv_wrapper "$SUP" "$SVD" "$SCAN"
-runsvdir -P "$SCAN" </dev/null >/dev/null 2>&1 &
-RSVD=$!
-
-svpid() { sv status "$SVD/agentd" 2>/dev/null | sed -n 's/^run: [^(]*(pid \([0-9]*\)).*/\1/p'; }
-hfp() { sed -n 's/.*"bundle_fingerprint": *"\([0-9a-f]*\)".*/\1/p' "$ROOT/run/agentd/health.json"; }
-hpid() { sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$ROOT/run/agentd/health.json"; }
-st() { sed -n 's/^STATUS=//p' "$STATUS"; }
-cur() { readlink "$ROOT/opt/agentd/current"; }
-# a snapshot of what a refused update must not touch
-snap() {
-	{
-		cur
-		cat "$ROOT/opt/agentd/installed.json" "$ROOT/etc/agentd/runtime.env"
-		ls "$ROOT/opt/agentd/releases"
-		svpid
-	} >"$1" 2>&1
-}
+start_runit
 
 printf '%s\n' AGENT_REMOTE_UPDATE_HEALTHCHECK_TIMEOUT_SECONDS=10 \
 	AGENT_REMOTE_UPDATE_HEALTHCHECK_INTERVAL_SECONDS=1 >"$ROOT/etc/agentd/runtime.env"

@@ -2,7 +2,9 @@
 # Shared setup of the 71-update-* tests (sourced after tap.sh): the programs,
 # a root with a runit scan directory and service directory, the cleanup that
 # stops runsvdir (plus $CLEANUP_EXTRA, a command a test may name), a release
-# key pair (k.pem/k.pub) and another key (other.pem), and make_bundle.
+# key pair (k.pem/k.pub) and another key (other.pem), make_bundle,
+# start_runit (the supervised `agentd run`) and the read-back helpers.
+. "$AGENT_SRC/tests/integration/lib/sv-wrapper.sh"
 AI="$AGENT_BIN/agent-install"
 B="$AGENT_BIN/agent-bundle"
 SDE=1772366400
@@ -54,4 +56,36 @@ make_bundle() {
 	n=$("$B" build --version "$1" --platform "$PLAT" --input-dir "$d" --out "$TMPDIR/out" \
 		--source-date-epoch $SDE --sign k.pem) || return 1
 	echo "$TMPDIR/out/$n.tar.gz"
+}
+
+# start_runit: the supervised service is the real `agentd run` under the
+# root, driven through the sv wrapper $SUP; runsvdir's pid in RSVD
+start_runit() {
+	cat >"$SVD/agentd/run" <<EOF
+#!/bin/sh
+exec 2>&1
+AGENTD_ROOT='$ROOT'; export AGENTD_ROOT
+AGENTD_HEALTH_INTERVAL_SECONDS=1; export AGENTD_HEALTH_INTERVAL_SECONDS
+exec '$ROOT/opt/agentd/bin/agentd' run
+EOF
+	chmod 755 "$SVD/agentd/run"
+	sv_wrapper "$SUP" "$SVD" "$SCAN"
+	runsvdir -P "$SCAN" </dev/null >/dev/null 2>&1 &
+	RSVD=$!
+}
+
+# what the tests read back
+svpid() { sv status "$SVD/agentd" 2>/dev/null | sed -n 's/^run: [^(]*(pid \([0-9]*\)).*/\1/p'; }
+hfp() { sed -n 's/.*"bundle_fingerprint": *"\([0-9a-f]*\)".*/\1/p' "$ROOT/run/agentd/health.json"; }
+hpid() { sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$ROOT/run/agentd/health.json"; }
+st() { sed -n 's/^STATUS=//p' "$STATUS"; }
+cur() { readlink "$ROOT/opt/agentd/current"; }
+# a snapshot of what a refused update must not touch
+snap() {
+	{
+		cur
+		cat "$ROOT/opt/agentd/installed.json" "$ROOT/etc/agentd/runtime.env"
+		ls "$ROOT/opt/agentd/releases"
+		svpid
+	} >"$1" 2>&1
 }
