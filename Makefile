@@ -138,6 +138,9 @@ $(BUILD)/.version: FORCE
 FORCE:
 
 define variant_rules
+# every object depends on the dependency stamp: the sysroot headers are
+# -isystem, which -MMD does not record, and a rebuilt dependency library then
+# relinks everything through the rebuilt objects
 $(BUILD)/$(1)/obj/%.o: %.c $(DEPS_$(1)) | $(BUILD)/.packages
 	@mkdir -p $$(@D)
 	$$(call say,CC,$$@)
@@ -149,11 +152,11 @@ $(BUILD)/$(1)/libcommon.a: $(call obj,$(1),$(LIB_SRC))
 $(BUILD)/$(1)/libagent.a: $(call obj,$(1),$(AGENT_SRC))
 $(BUILD)/$(1)/libbundle.a: $(call obj,$(1),$(BUNDLE_SRC))
 $(BUILD)/$(1)/libinstaller.a: $(call obj,$(1),$(INSTALLER_SRC))
-$(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(call obj,$(1),$(UNIT_HELPERS)) $(call libs,$(1)) $(DEPS_$(1))
+$(BUILD)/$(1)/tests/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(call obj,$(1),$(UNIT_HELPERS)) $(call libs,$(1))
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)
 	$(Q)$$(CC_$(1)) $$(filter %.o,$$^) $$(LDFLAGS_$(1)) $$(call libs,$(1)) $(DEP_LIBS) -lcmocka -o $$@
-$(BUILD)/$(1)/tools/%: $(BUILD)/$(1)/obj/tests/tools/%.o $(call libs,$(1)) $(DEPS_$(1))
+$(BUILD)/$(1)/tools/%: $(BUILD)/$(1)/obj/tests/tools/%.o $(call libs,$(1))
 	@mkdir -p $$(@D)
 	$$(call say,LD,$$@)
 	$(Q)$$(CC_$(1)) $$< $$(LDFLAGS_$(1)) $$(call libs,$(1)) $(DEP_LIBS) -o $$@
@@ -167,10 +170,9 @@ $(eval $(call variant_rules,fuzz))
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $(filter %.o,$^)
 
-# (relinked when a dependency library is rebuilt: the sysroot's .all stamp)
-$(BUILD)/bin/agentd: $(BUILD)/musl/obj/agent/main.o $(call libs,musl) $(DEPS_musl)
-$(BUILD)/bin/agent-bundle: $(BUILD)/musl/obj/bundle/main.o $(call libs,musl) $(DEPS_musl)
-$(BUILD)/bin/agent-install: $(BUILD)/musl/obj/installer/main.o $(call libs,musl) $(DEPS_musl)
+$(BUILD)/bin/agentd: $(BUILD)/musl/obj/agent/main.o $(call libs,musl)
+$(BUILD)/bin/agent-bundle: $(BUILD)/musl/obj/bundle/main.o $(call libs,musl)
+$(BUILD)/bin/agent-install: $(BUILD)/musl/obj/installer/main.o $(call libs,musl)
 $(PROGRAMS):
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
@@ -196,7 +198,7 @@ TOOLS     := $(patsubst tests/tools/%.c,$(BUILD)/musl/tools/%,$(TOOL_SRC))
 FUZZERS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/bin/%,$(FUZZ_SRC))
 FUZZ_RUNS ?= 20000
 
-$(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(call libs,fuzz) $(DEPS_fuzz)
+$(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(call libs,fuzz)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(FUZZ_CC) $< $(LDFLAGS_fuzz) $(call libs,fuzz) $(DEP_LIBS) -o $@
