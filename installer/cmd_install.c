@@ -400,8 +400,9 @@ static void make_dirs(const struct layout *l)
 /* trusted.pem from --pubkey when it does not exist (§4.4). */
 static int write_trusted(const struct layout *l, const struct opts *o, struct errbuf *e)
 {
+	/* hidden temp: the only kind the /etc/agentd sweep removes (recover.c) */
 	struct fsutil_write_opts wo = {
-		.mode = 0644, .flags = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+		.mode = 0644, .flags = FSUTIL_W_HIDDEN_TEMP, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	struct buf *b;
 	size_t i;
 	int rc = -1;

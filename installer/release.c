@@ -360,8 +360,10 @@ int release_gc(const struct layout *l, const char (*keep)[RELEASE_FP12_LEN + 1],
 int release_copy_if_different(const char *src, const char *dst, mode_t mode, bool *changed,
 			      struct errbuf *e)
 {
+	/* hidden temp: the destinations are in /etc/agentd, the unit directory and
+	 * /etc/sv/agentd*, whose sweeps (recover.c) remove only .<name>.tmp.<pid> */
 	struct fsutil_write_opts wo = {
-		.mode = mode, .flags = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+		.mode = mode, .flags = FSUTIL_W_HIDDEN_TEMP, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	char *a = NULL, *b = NULL, dir[PATH_MAX];
 	size_t alen = 0, blen = 0;
 	struct stat st;

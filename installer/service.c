@@ -305,8 +305,9 @@ static int run(struct service *s, const char *const argv[], bool *ok_out, struct
 
 static int write_if_different(const char *dst, const char *text, bool *changed, struct errbuf *e)
 {
+	/* hidden temp: the only kind the unit-directory sweep removes (recover.c) */
 	struct fsutil_write_opts wo = {
-		.mode = 0644, .flags = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+		.mode = 0644, .flags = FSUTIL_W_HIDDEN_TEMP, .uid = (uid_t)-1, .gid = (gid_t)-1};
 	char *b = NULL;
 	size_t blen = 0;
 	struct stat st;

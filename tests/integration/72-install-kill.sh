@@ -87,6 +87,27 @@ no_leftovers() {
 }
 
 bad_current=0 bad_env=0 bad_next=0 bad_left=0 killed=0 finished=0
+# after_kill R WHAT RC: the checks after one killed (or finished) install into R
+after_kill() {
+	case $3 in 137) killed=$((killed + 1)) ;; 0) finished=$((finished + 1)) ;; esac
+	release_complete "$1" || { bad_current=$((bad_current + 1)); echo "# $2: current incomplete"; }
+	env_kept "$1" || { bad_env=$((bad_env + 1)); echo "# $2: runtime.env lost operator lines"; }
+	if "$AI" install --bundle "out/$N2.tar.gz" --root "$1" --service none >"$1.next" 2>&1 &&
+		[ "$(readlink "$1/opt/agentd/current")" = "releases/$(printf %s "$N2" | sed 's/.*-//')" ]; then
+		:
+	else
+		bad_next=$((bad_next + 1)); echo "# $2: next install failed"; sed 's/^/#   /' "$1.next" | tail -n 5
+	fi
+	no_leftovers "$1" || {
+		bad_left=$((bad_left + 1))
+		echo "# $2: leftovers after the next install:"
+		find "$1/opt/agentd" "$1/etc/agentd" "$1/var/lib/agentd" -name '*.partial' -o -name '*.tmp.*' -o -name .transaction.json |
+			sed "s|^$1|#   |"
+	}
+	env_kept "$1" || bad_env=$((bad_env + 1))
+	rm -rf "$1" "$1.out" "$1.next"
+}
+
 i=0
 while [ $i -lt "$KILLS" ]; do
 	i=$((i + 1))
@@ -100,23 +121,7 @@ while [ $i -lt "$KILLS" ]; do
 	fi
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	case $? in 137) killed=$((killed + 1)) ;; 0) finished=$((finished + 1)) ;; esac
-	release_complete "$R" || { bad_current=$((bad_current + 1)); echo "# kill $i at ${delay_ms}ms: current incomplete"; }
-	env_kept "$R" || { bad_env=$((bad_env + 1)); echo "# kill $i at ${delay_ms}ms: runtime.env lost operator lines"; }
-	if "$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >"$R.next" 2>&1 &&
-		[ "$(readlink "$R/opt/agentd/current")" = "releases/$(printf %s "$N2" | sed 's/.*-//')" ]; then
-		:
-	else
-		bad_next=$((bad_next + 1)); echo "# kill $i at ${delay_ms}ms: next install failed"; sed 's/^/#   /' "$R.next" | tail -n 5
-	fi
-	no_leftovers "$R" || {
-		bad_left=$((bad_left + 1))
-		echo "# kill $i at ${delay_ms}ms: leftovers after the next install:"
-		find "$R/opt/agentd" "$R/etc/agentd" "$R/var/lib/agentd" -name '*.partial' -o -name '*.tmp.*' -o -name .transaction.json |
-			sed "s|^$R|#   |"
-	}
-	env_kept "$R" || bad_env=$((bad_env + 1))
-	rm -rf "$R" "$R.out" "$R.next"
+	after_kill "$R" "kill $i at ${delay_ms}ms" $?
 done
 echo "# $KILLS runs: $killed killed mid-install, $finished had already finished"
 check_eq "after each of $KILLS kills, current is a complete release matching its MANIFEST" 0 "$bad_current"
@@ -127,5 +132,40 @@ if [ "$killed" -ge $((KILLS / 2)) ]; then
 	ok "most kills landed mid-install ($killed of $KILLS)"
 else
 	not_ok "most kills landed mid-install (only $killed of $KILLS)"
+fi
+# Phase 2, deterministic: SIGKILL at the Nth call of each system call that
+# commits or orders a step (fsync, rename, symlink, unlink), for every N a full
+# install makes, injected by strace.  Timed kills can miss the short window
+# between an atomic write's temp file and its rename; these cannot.
+if ! command -v strace >/dev/null 2>&1; then
+	skip "SIGKILL at every fsync/rename/symlink/unlink of an install" "strace not installed"
+elif ! strace -qq -o /dev/null -e trace=getpid true 2>/dev/null; then
+	skip "SIGKILL at every fsync/rename/symlink/unlink of an install" "strace cannot trace here (ptrace refused)"
+else
+	R="$TMPDIR/count"
+	cp -a "$BASE" "$R"
+	strace -f -qq -o "$TMPDIR/calls" -e trace=fsync,rename,symlink,unlink \
+		"$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >/dev/null 2>&1
+	rm -rf "$R"
+	bad_current=0 bad_env=0 bad_next=0 bad_left=0 killed=0 finished=0 runs=0
+	for sc in fsync rename symlink unlink; do
+		calls=$(grep -c "^[0-9]* *$sc(" "$TMPDIR/calls")
+		echo "# a full install makes $calls $sc calls"
+		n=0
+		while [ $n -lt "$calls" ]; do
+			n=$((n + 1)) runs=$((runs + 1))
+			R="$TMPDIR/s$sc$n"
+			cp -a "$BASE" "$R"
+			strace -f -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
+				"$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >"$R.out" 2>&1
+			after_kill "$R" "SIGKILL at $sc call $n" $?
+		done
+	done
+	echo "# $runs runs: $killed killed, $finished finished"
+	check_eq "after a SIGKILL at each of $runs system calls, current is a complete release" 0 "$bad_current"
+	check_eq "after each such kill, runtime.env kept every operator line" 0 "$bad_env"
+	check_eq "after each such kill, the next install succeeds" 0 "$bad_next"
+	check_eq "after each such kill, the next install leaves no leftovers" 0 "$bad_left"
+	check_eq "every injected kill landed (the install was killed)" "$runs" "$killed"
 fi
 done_testing
