@@ -5,6 +5,7 @@
 #include "installed.h"
 #include "itime.h"
 #include "journal.h"
+#include "num.h"
 #include "release.h"
 #include "txn.h"
 #include "ustatus.h"
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,6 +36,19 @@ static bool is_stray_temp(const char *s)
 		if (*t < '0' || *t > '9')
 			return false;
 	return true;
+}
+
+/* Could the writer of the temp "<...>.tmp.<pid>" still be writing it?  Only
+ * a pid that no longer exists says no (a reused pid keeps the age rule). */
+static bool writer_alive(const char *s)
+{
+	const char *t = strrchr(s, '.');
+	uint64_t pid;
+
+	if (t == NULL || num_parse_u64(t + 1, strlen(t + 1), &pid) != 0 || pid == 0 ||
+	    pid > (uint64_t)INT_MAX)
+		return true;
+	return !(kill((pid_t)pid, 0) != 0 && errno == ESRCH);
 }
 
 /* "installed.json.tmp.<digits>": the readers' copy of installed.json is
@@ -71,7 +86,8 @@ static int sweep(const char *dir, int64_t now, int64_t min_age, size_t *removed,
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    S_ISDIR(st.st_mode))
 			continue;
-		if (!own && min_age > 0 && now - (int64_t)st.st_mtime < min_age)
+		if (!own && min_age > 0 && now - (int64_t)st.st_mtime < min_age &&
+		    writer_alive(de->d_name))
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT) {
 			err_sys(e, errno, "remove %s/%s", dir, de->d_name);
@@ -180,6 +196,29 @@ static int revert(const struct layout *l, const struct settings *set, struct ser
 				     set->health_interval, clk, j, &restarted, e);
 }
 
+/* No journal, yet the status file says `running`: an update was killed
+ * between writing that status (§13.4 step 5) and its journal.  Every update
+ * writes its terminal status before it removes its journal, and we hold the
+ * lock, so nothing changed and that run is gone: record it as failed rather
+ * than leave `running` for ever. */
+static void running_without_journal(const struct layout *l, const struct settings *set, int64_t now,
+				    struct recover_result *r)
+{
+	char path[PATH_MAX], cur[13];
+	bool have_cur = false;
+	struct ustatus us;
+
+	if (layout_join(l, set->status_file, path, sizeof(path), NULL) != 0 ||
+	    ustatus_read(path, &us, NULL) != 0 || us.status != USTATUS_RUNNING)
+		return;
+	if (release_current(l, cur, &have_cur, NULL) != 0)
+		have_cur = false;
+	MSG(r, "an update was interrupted before the switch; %s stays current",
+	    have_cur ? cur : "no release");
+	if (ustatus_write(path, USTATUS_FAILED, now, r->message, NULL) == 0)
+		r->outcome = RECOVER_RESOLVED;
+}
+
 int recover_run(const struct layout *l, const struct settings *set, struct service *svc,
 		const struct health_clock *clk, struct recover_result *r, struct errbuf *e)
 {
@@ -201,6 +240,7 @@ int recover_run(const struct layout *l, const struct settings *set, struct servi
 	}
 	if (!present) {
 		r->outcome = RECOVER_NOTHING;
+		running_without_journal(l, set, now, r);
 		return 0;
 	}
 	if (release_current(l, cur, &have_cur, e) != 0)

@@ -228,6 +228,10 @@ printf '{"format": 1, "op": "rollback", "phase": "switched", "from": "%s", "to":
 	"$FB" "$FA" >"$ROOT/opt/agentd/.transaction.json"
 mkdir -p "$ROOT/opt/agentd/releases/$A.partial" "$ROOT/opt/agentd/releases/.incoming"
 touch "$ROOT/opt/agentd/releases/.incoming/x.part" "$ROOT/etc/agentd/.runtime.env.tmp.99"
+# /var/lib/agentd: a fresh temp of a writer that is gone, and one of a live writer (this shell)
+dead=$(sh -c 'echo $$')
+mkdir -p "$ROOT/var/lib/agentd"
+touch "$ROOT/var/lib/agentd/.remote-update.status.tmp.$dead" "$ROOT/var/lib/agentd/.remote-update.status.tmp.$$"
 "$AI" recover >"$TMPDIR/rec.out" 2>&1
 check_eq "recover reverts an interrupted switch (exit 3)" 3 "$?"
 check_eq "current restored to the journal's from" "releases/$B" "$(readlink "$ROOT/opt/agentd/current")"
@@ -235,6 +239,11 @@ check_fails "journal removed" test -e "$ROOT/opt/agentd/.transaction.json"
 check_fails "partial release removed" test -e "$ROOT/opt/agentd/releases/$A.partial"
 check_fails "incoming emptied" test -e "$ROOT/opt/agentd/releases/.incoming/x.part"
 check_fails "stray temp file removed" test -e "$ROOT/etc/agentd/.runtime.env.tmp.99"
+check_fails "a fresh /var/lib/agentd temp whose writer is gone is removed" \
+	test -e "$ROOT/var/lib/agentd/.remote-update.status.tmp.$dead"
+check "a fresh /var/lib/agentd temp whose writer lives is kept (§14.3, 10 minutes)" \
+	test -e "$ROOT/var/lib/agentd/.remote-update.status.tmp.$$"
+rm -f "$ROOT/var/lib/agentd/.remote-update.status.tmp.$$"
 check "kept release A survives" test -d "$ROOT/opt/agentd/releases/$A"
 check "recover with nothing to do" "$AI" recover
 

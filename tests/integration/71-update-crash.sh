@@ -159,5 +159,90 @@ check_eq "1.4.0 current" "releases/$B12" "$(cur)"
 check_eq "status success" success "$(st)"
 check_fails "request consumed" test -e "$REQ"
 
+# ---- an update killed after `running` and before its journal ----------------------------------
+printf 'STATUS=running\nUPDATED_AT=2026-03-01T12:31:00Z\nMESSAGE=update started\n' >"$STATUS"
+"$AI" recover --root "$ROOT" >r.out 2>&1
+check_eq "running without a journal: recover exits 0" 0 "$?"
+check_eq "running without a journal: status failed" failed "$(st)"
+check "running without a journal: the message says what happened" \
+	grep -qx "MESSAGE=an update was interrupted before the switch; $B12 stays current" "$STATUS"
+check_eq "running without a journal: 1.4.0 still current" "releases/$B12" "$(cur)"
+"$AI" recover --root "$ROOT" >r.out 2>&1
+check "a second recover has nothing to do" grep -q "nothing to recover" r.out
+
+# ---- SIGKILL at every commit point of an update, injected by strace -----------------------------
+# The update 1.3.2 -> 1.4.0 is killed at the Nth call of fsync, rename,
+# symlink and unlink, for every N the updater itself makes (strace without -f:
+# the sv wrapper and the self-test run untraced).  After each kill, `recover`
+# leaves one consistent installation: current passes the re-check,
+# installed.json, health.json and runtime.env all name it, the supervised
+# agentd is healthy, no journal and no leftovers; then rollback resets to 1.3.2.
+KILL_DESC="SIGKILL at every fsync/rename/symlink/unlink of an update"
+if ! command -v strace >/dev/null 2>&1; then
+	skip "$KILL_DESC" "strace not installed"
+elif ! strace -qq -o /dev/null -e trace=getpid true 2>/dev/null; then
+	skip "$KILL_DESC" "strace cannot trace here (ptrace refused)"
+else
+	offer "$Bn" 1.4.0
+	# 1.4.0 is current: back to 1.3.2 (rollback), then count the calls of one update
+	"$AI" rollback --root "$ROOT" >c.out 2>&1
+	check_eq "sweep: start from 1.3.2" "releases/$A12" "$(cur)"
+	strace -qq -o "$TMPDIR/calls" -e trace=fsync,rename,symlink,unlink \
+		"$AI" update --root "$ROOT" --channel "$CH" >c.out 2>&1
+	check_eq "sweep: a traced update succeeds" "success releases/$B12" "$(st) $(cur)"
+	"$AI" rollback --root "$ROOT" >c.out 2>&1
+	# consistent: one release named by current, installed.json, health.json and
+	# runtime.env; the supervised agentd runs it
+	consistent() {
+		c=$(cur)
+		recheck "$ROOT/opt/agentd/$c" || { echo "current $c fails the re-check"; return 1; }
+		f=$(sha256sum "$ROOT/opt/agentd/$c/MANIFEST" | cut -d' ' -f1)
+		grep -q "^  \"fingerprint\": \"$f\"" "$ROOT/opt/agentd/installed.json" ||
+			{ echo "installed.json does not describe $c"; return 1; }
+		grep -q "^AGENT_BUNDLE_NAME=.*-${c#releases/}\$" "$ROOT/etc/agentd/runtime.env" ||
+			{ echo "runtime.env does not name $c"; return 1; }
+		"$SUP" is-active || { echo "agentd not supervised and active"; return 1; }
+		[ "$(hfp)" = "$f" ] && [ "$(hpid)" = "$(svpid)" ] ||
+			{ echo "health.json names $(hfp) (pid $(hpid)), not $f (pid $(svpid))"; return 1; }
+		[ ! -e "$ROOT/opt/agentd/.transaction.json" ] || { echo "journal left"; return 1; }
+		left=$(find "$ROOT/opt/agentd" "$ROOT/etc" "$ROOT/var/lib/agentd" \
+			-name '*.partial' -o -name '*.tmp.*' -o -path '*/.incoming/*')
+		[ -z "$left" ] || { echo "leftovers: $left"; return 1; }
+		case $(st) in success | failed | rolled_back) ;; *) echo "status $(st)"; return 1 ;; esac
+	}
+	runs=0 killed=0 bad=0 bad_reset=0
+	for sc in fsync rename symlink unlink; do
+		calls=$(grep -c "^$sc(" "$TMPDIR/calls")
+		echo "# an update makes $calls $sc calls"
+		n=0
+		while [ $n -lt "$calls" ]; do
+			n=$((n + 1)) runs=$((runs + 1))
+			strace -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
+				"$AI" update --root "$ROOT" --channel "$CH" >c.out 2>&1
+			[ $? = 137 ] && killed=$((killed + 1))
+			"$AI" recover --root "$ROOT" >r.out 2>&1
+			rc=$?
+			why=$(consistent)
+			if [ -n "$why" ] || { [ $rc != 0 ] && [ $rc != 3 ]; }; then
+				bad=$((bad + 1))
+				echo "# SIGKILL at $sc call $n: recover exit $rc; $why"
+				sed 's/^/#   /' r.out | tail -n 3
+			fi
+			if [ "$(cur)" != "releases/$A12" ]; then
+				"$AI" rollback --root "$ROOT" >c.out 2>&1
+				[ "$(cur)" = "releases/$A12" ] || {
+					bad_reset=$((bad_reset + 1))
+					echo "# SIGKILL at $sc call $n: rollback to 1.3.2 failed"
+					sed 's/^/#   /' c.out | tail -n 3
+				}
+			fi
+		done
+	done
+	echo "# $runs runs, $killed killed"
+	check_eq "after a SIGKILL at each of $runs system calls of an update and recover, one consistent healthy release" 0 "$bad"
+	check_eq "every injected kill landed" "$runs" "$killed"
+	check_eq "rollback to 1.3.2 after each kill that ended on 1.4.0" 0 "$bad_reset"
+fi
+
 check "stop through the sv wrapper" "$SUP" stop
 done_testing
