@@ -578,6 +578,9 @@ static enum run_end run_port(struct zmap_engine *z, unsigned port, int64_t rate,
 	enum run_end end;
 	char *err_text;
 
+	unsigned attempt = 1;
+
+again:
 	*rc = 0;
 	if (runner_stop_count() > 0)
 		return RUN_STOPPED;
@@ -632,12 +635,32 @@ static enum run_end run_port(struct zmap_engine *z, unsigned port, int64_t rate,
 		if (err_text != NULL && strstr(err_text, "no addresses are eligible") != NULL) {
 			*rc = 0; /* an ineligible chunk: as exit 0 with sent-total 0 */
 			z->st.have_row = false;
+		} else if (zmap_abort_retryable(*rc, err_text, attempt, runner_now(), deadline)) {
+			char line[256];
+			free(err_text);
+			if (snprintf(line, sizeof(line),
+				     "[anyscan-adapter] zmap aborted on its constraint assertion "
+				     "(zmap bug, few targets per sender thread); running port %u "
+				     "again (attempt %u of %u)",
+				     port, attempt + 1, ZMAP_ABORT_ATTEMPTS) < (int)sizeof(line) &&
+			    z->ctx->warn != NULL)
+				z->ctx->warn(z->ctx->warn_ctx, line);
+			attempt++;
+			goto again;
 		} else {
 			end = RUN_FAILED;
 		}
 		free(err_text);
 	}
 	return end;
+}
+
+bool zmap_abort_retryable(int rc, const char *err_text, unsigned attempt, double now,
+			  double deadline)
+{
+	return rc == -SIGABRT && err_text != NULL &&
+	       strstr(err_text, "constraint_lookup_index: Assertion") != NULL &&
+	       attempt < ZMAP_ABORT_ATTEMPTS && (deadline < 0 || now < deadline);
 }
 
 static int engine_setup(struct zmap_engine *z, struct scan_ctx *ctx, double grace)

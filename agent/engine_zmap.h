@@ -97,6 +97,16 @@ void zmap_window_measure(const struct zmap_window_result *r, struct rate_measure
  * neither the range nor the deadline is exhausted. */
 bool zmap_window_continues(bool complete, int64_t chunk_sent, double now, double deadline);
 
+/* zmap 2.1.1 sporadically aborts (SIGABRT, "constraint_lookup_index:
+ * Assertion ... failed" on stderr) when a sender thread's share of a small
+ * target set is empty (zmap bug, fixed upstream by zmap PR 786).  Such a run
+ * is started again, at most ZMAP_ABORT_ATTEMPTS runs in all, and never once
+ * the deadline (< 0: none) has passed.  rc is the run's exit code (-N for a
+ * signal), attempt the number of the run that just ended (1 = first). */
+#define ZMAP_ABORT_ATTEMPTS 3u
+bool zmap_abort_retryable(int rc, const char *err_text, unsigned attempt, double now,
+			  double deadline);
+
 /* §13.3: the dynamic mode's window runner (a rate_run_fn).  new: set up
  * and begin (resume handling, cursor file, §13.10 warnings); NULL on
  * failure.  finish: delete the cursor when completed, remove the work files,

@@ -169,7 +169,7 @@ static void real_sleep(void *ctx, int seconds)
 		;
 }
 
-const struct health_clock cli_clock = {real_now, real_sleep, NULL};
+const struct health_clock cli_clock = {real_now, real_sleep, NULL, NULL};
 
 void cli_now(char out[32])
 {

@@ -568,10 +568,16 @@ static int download_and_verify(struct upd *u)
 
 static int64_t sig_now(void *ctx)
 {
-	/* a signal during the health check ends it at once (§13.4: it starts
-	 * the revert) */
 	(void)ctx;
-	return (int64_t)time(NULL) + (g_signal != 0 ? 100000000 : 0);
+	return (int64_t)time(NULL);
+}
+
+/* a signal before the restart or during the health check ends it at once
+ * (§13.4: it starts the revert) */
+static bool sig_stopped(void *ctx)
+{
+	(void)ctx;
+	return g_signal != 0;
 }
 
 static void sig_sleep(void *ctx, int seconds)
@@ -584,7 +590,7 @@ static void sig_sleep(void *ctx, int seconds)
 		(void)nanosleep(&ts, NULL);
 }
 
-static const struct health_clock sig_clock = {sig_now, sig_sleep, NULL};
+static const struct health_clock sig_clock = {sig_now, sig_sleep, NULL, sig_stopped};
 
 static void ignore_signals(void)
 {

@@ -285,7 +285,18 @@ int cmd_watch(int argc, char **argv)
 		if (ifd >= 0) {
 			struct pollfd p = {ifd, POLLIN, 0};
 			char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-			int pr = poll(&p, 1, (int)(wait_s * 1000));
+			struct timespec ts = {(time_t)wait_s, 0};
+			sigset_t stop, old;
+			int pr = 0;
+			/* no lost wakeup: a stop signal after the g_stop check stays
+			 * pending until ppoll unblocks it, which then returns EINTR */
+			sigemptyset(&stop);
+			sigaddset(&stop, SIGTERM);
+			sigaddset(&stop, SIGINT);
+			(void)sigprocmask(SIG_BLOCK, &stop, &old);
+			if (!g_stop)
+				pr = ppoll(&p, 1, &ts, &old);
+			(void)sigprocmask(SIG_SETMASK, &old, NULL);
 			if (pr > 0) {
 				/* drain; any event in the directory (or IN_Q_OVERFLOW)
 				 * just makes the loop look at the file again */

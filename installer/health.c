@@ -135,6 +135,10 @@ int health_run(const struct layout *l, struct service *svc, const char *expected
 		if (health_observe(&h, &o))
 			return 0;
 		crashpt_hit("mid-health");
+		if (clk->stopped != NULL && clk->stopped(clk->ctx)) {
+			err_set(e, "interrupted");
+			return -1;
+		}
 		if (clk->now(clk->ctx) + interval > restart_at + timeout)
 			break;
 		clk->sleep(clk->ctx, interval);

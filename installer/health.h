@@ -63,6 +63,9 @@ struct health_clock {
 	int64_t (*now)(void *ctx); /* wall clock, seconds */
 	void (*sleep)(void *ctx, int seconds);
 	void *ctx;
+	/* NULL, or true when the check must end now (a stop signal, §13.4):
+	 * health_run then fails with "interrupted" */
+	bool (*stopped)(void *ctx);
 };
 
 /* Poll every interval seconds until timeout seconds after restart_at.  0 on

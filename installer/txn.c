@@ -157,6 +157,10 @@ int txn_restart_and_check(const struct layout *l, struct service *svc, const cha
 	*restarted = false;
 	if (svc == NULL || !service_manages(svc))
 		return 0;
+	if (clk->stopped != NULL && clk->stopped(clk->ctx)) {
+		err_set(e, "interrupted before the restart");
+		return -1;
+	}
 	restart_at = clk->now(clk->ctx);
 	if (journal != NULL) {
 		journal->phase =

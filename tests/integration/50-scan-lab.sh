@@ -40,19 +40,13 @@ INNER
 export ZMAP="$zmap" AGENTD="$agentd"
 
 # ---- L-02: static zmap finds the listener, port 8081 closed
-# zmap 2.1.1 itself aborts now and then in this run ("constraint_lookup_index:
-# Assertion ... failed", 1 of about 40 runs here): only that abort is retried.
-attempt=0
-while :; do
-	attempt=$((attempt + 1))
-	sh "$lab" run --timeout 120 -- sh "$TMPDIR/inner.sh" \
-		'{"target_range":"192.0.2.0/29","ports":"8080,8081","rate_limit":1000}' \
-		"$TMPDIR/l02.out" SCANNER_SOURCE_IP=192.0.2.1 SCANNER_BLACKLIST_FILE=/dev/null
-	rc=$?
-	[ $attempt -lt 3 ] && grep -q 'constraint_lookup_index: Assertion' "$TMPDIR/l02.out.err" ||
-		break
-	echo "# L-02: zmap aborted (its constraint assertion); retrying"
-done
+# (zmap 2.1.1 itself aborts now and then on small target sets, "constraint_lookup_index:
+# Assertion ... failed", 1 of about 40 runs here; agentd runs such a run again)
+sh "$lab" run --timeout 120 -- sh "$TMPDIR/inner.sh" \
+	'{"target_range":"192.0.2.0/29","ports":"8080,8081","rate_limit":1000}' \
+	"$TMPDIR/l02.out" SCANNER_SOURCE_IP=192.0.2.1 SCANNER_BLACKLIST_FILE=/dev/null
+rc=$?
+echo "# L-02: zmap aborted on its assertion and was run again $(grep -c 'zmap aborted on its constraint assertion' "$TMPDIR/l02.out.err") times"
 check_eq "L-02 exit 0" 0 "$rc"
 check_eq "L-02 stdout exactly 192.0.2.2:8080" "192.0.2.2:8080" "$(cat "$TMPDIR/l02.out")"
 check "L-02 scan_engine zmap/static" grep -q '"engine": "zmap", "event": "scan_engine", "io_engine": null, "mode": "static"' "$TMPDIR/l02.out.err"

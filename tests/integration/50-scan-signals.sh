@@ -57,7 +57,9 @@ kill -TERM $pid; wait $pid; rc=$?
 check_eq "NB-04 exit 143" 143 "$rc"
 check_eq "NB-04 order: INT then TERM" "INT TERM " "$(sigs)"
 gap=$(awk 'NR == 1 { a = $3 } NR == 2 { print $3 - a }' "$S/signals.log")
-check "NB-04 SIGTERM at least g after SIGINT ($gap ms)" test "${gap:-0}" -ge 450
+# (measured by the stub's handlers, which a loaded machine may run late:
+# 200 ms of slack, still far from no grace at all)
+check "NB-04 SIGTERM about g after SIGINT ($gap ms >= 300)" test "${gap:-0}" -ge 300
 check "NB-04 nobody left (SIGKILL)" none_left
 # a scanner that exits on SIGINT gets nothing further
 new_case

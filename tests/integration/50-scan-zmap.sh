@@ -60,6 +60,28 @@ check_eq "ZI-03 dynamic: both chunks in window 1" 1 \
 	"$(grep '"event": "rate_adjustment"' "$S/stderr" | grep -c '"window": 1}')"
 check_fails "ZI-03 dynamic: no window 2" grep -q '"event": "rate_adjustment".*"window": 2}' "$S/stderr"
 
+# ---- zmap's sporadic constraint-assertion abort (zmap bug, PR 786): the run
+# is started again, at most 3 runs, then it is a failure like any other
+new_case
+scan '{"target_range":"10.0.0.0/30","ports":"80","rate_limit":1000}' ANYSCAN_DYNAMIC_RATE_ENABLED=false \
+	STUB_OPEN=10.0.0.2 STUB_ABORT_RUNS=2
+check_eq "assertion abort twice (static): exit 0, the endpoint once" "0 10.0.0.2:80" "$rc $(cat "$S/stdout")"
+check_eq "assertion abort twice (static): 3 runs" 3 "$(runs)"
+check_eq "assertion abort twice: one warning per rerun" 2 \
+	"$(grep -c '^\[anyscan-adapter\] zmap aborted on its constraint assertion .*running port 80 again (attempt [23] of 3)$' "$S/stderr")"
+new_case
+scan '{"target_range":"10.0.0.0/30","ports":"80","rate_limit":1000}' ANYSCAN_DYNAMIC_RATE_ENABLED=false \
+	STUB_ABORT_RUNS=3
+check_eq "assertion abort three times: the scan fails with the signal's code (134)" "134 3" "$rc $(runs)"
+new_case
+scan '{"target_range":"10.0.0.0-10.0.0.9","ports":"80"}' ANYSCAN_RATE_WINDOW_SECONDS=3 \
+	ANYSCAN_RATE_FLOOR=2 ANYSCAN_RATE_CEILING=2 STUB_OPEN=10.0.0.7 STUB_SLEEP_MAX=0 STUB_ABORT_RUNS=1
+check_eq "assertion abort (dynamic): exit 0, the endpoint" "0 10.0.0.7:80" "$rc $(cat "$S/stdout")"
+check_eq "assertion abort (dynamic): the first chunk again, then the next" "targets: 10.0.0.0/30 10.0.0.4/31
+targets: 10.0.0.0/30 10.0.0.4/31
+targets: 10.0.0.6/31 10.0.0.8/31" "$(grep '^targets:' "$S/calls.log")"
+check_fails "assertion abort (dynamic): no window failed" grep -q '"scanner_exit_code": -6' "$S/stderr"
+
 # ---- ZI-04: zmap exits 5 at once -> scan exit 5, failure detail
 new_case
 scan '{"target_range":"10.0.0.0/30","ports":"80","rate_limit":1000}' ANYSCAN_DYNAMIC_RATE_ENABLED=false STUB_EXIT=5 STUB_STDERR='zmap broke'

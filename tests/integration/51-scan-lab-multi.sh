@@ -80,16 +80,9 @@ echo "$deltas" >"$outf.deltas"
 INNER
 for mode in static dynamic; do
 	o=$TMPDIR/m01-$mode.out
-	# zmap 2.1.1 itself aborts now and then on small target sets
-	# ("constraint_lookup_index: Assertion ... failed", as in
-	# 50-scan-lab.sh L-02): only that abort is retried
-	attempt=0
-	while :; do
-		attempt=$((attempt + 1))
-		sh "$lab" run --pairs 2 --timeout 120 -- sh "$TMPDIR/m01.sh" "$TMPDIR/env.sh" "$o" "$mode"
-		[ $attempt -lt 3 ] && grep -q 'constraint_lookup_index: Assertion' "$o.err" || break
-		echo "# M-01 $mode: zmap aborted (its constraint assertion); retrying"
-	done
+	# (zmap 2.1.1 itself aborts now and then on small target sets; agentd
+	# runs such a run again, as in 50-scan-lab.sh L-02)
+	sh "$lab" run --pairs 2 --timeout 120 -- sh "$TMPDIR/m01.sh" "$TMPDIR/env.sh" "$o" "$mode"
 	read -r rc ifs tip1 tip2 <"$o.result" || { rc=none ifs=none,none tip1=none tip2=none; }
 	if1=${ifs%%,*} if2=${ifs#*,}
 	check_eq "M-01 $mode: exit 0" 0 "$rc"

@@ -218,8 +218,12 @@ check_eq "current left on the old release" "releases/$A12" "$(cur)"
 mv "$TMPDIR/run.saved" "$SVD/agentd/run"
 check "the service recovers once its run script is back" "$SUP" restart
 i=0
-while [ "$(hfp)" != "$FA" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+# (the new agentd's own health.json: the crash-looping one left the old file behind)
+while { [ "$(hfp)" != "$FA" ] || [ -z "$(svpid)" ] || [ "$(hpid)" != "$(svpid)" ]; } && [ $i -lt 300 ]; do
+	sleep 0.1; i=$((i + 1))
+done
 check_eq "1.3.2 healthy again" "$FA" "$(hfp)"
+check_eq "health.json is the restarted agentd's" "$(svpid)" "$(hpid)"
 "$AI" update --root "$ROOT" --bundle "$E" >upd.out 2>&1
 check_eq "an update after all that works (exit 0)" 0 "$?"
 

@@ -57,13 +57,19 @@ grep -v '^AGENT_BUNDLE_NAME=' "$BASE/etc/agentd/runtime.env" >operator-lines
 
 # how long a full install of 1.5.0 takes here (ms), to spread the kills over it
 now_ms() { date +%s%3N; }
-R="$TMPDIR/timing"
-cp -a "$BASE" "$R"
-t0=$(now_ms)
-"$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >/dev/null 2>&1 ||
-	skip_all "a full install of 1.5.0 fails"
-span=$(($(now_ms) - t0 + 20))
-rm -rf "$R"
+# (the fastest of three runs, so that one slow run does not push the kills late)
+best=
+for _ in 1 2 3; do
+	R="$TMPDIR/timing"
+	cp -a "$BASE" "$R"
+	t0=$(now_ms)
+	"$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >/dev/null 2>&1 ||
+		skip_all "a full install of 1.5.0 fails"
+	d=$(($(now_ms) - t0))
+	[ -z "$best" ] || [ "$d" -lt "$best" ] && best=$d
+	rm -rf "$R"
+done
+span=$((best + 20))
 echo "# a full install takes about $((span - 20)) ms; kills spread over 0..$span ms"
 
 # release_complete ROOT: current's files match its MANIFEST (sha256sum -c)

@@ -47,13 +47,16 @@ updated_differs() { [ "$(jget "$H" updated_at)" != "$1" ]; } # old updated_at
 status_is() { [ "$(jget "$H" status)" = "$1" ]; }
 run_args=
 start() { # env assignments...: starts agentd run under $R (plus $run_args), sets $apid
-	rm -f "$R/run/agentd/health.json"
+	# (agentd writes health.json, then agentd.prom: wait for both, never
+	# reading an earlier run's metrics)
+	rm -f "$R/run/agentd/health.json" "$R/tf/agentd.prom"
 	# shellcheck disable=SC2086 # $run_args: extra options, split on purpose
 	env AGENTD_HEALTH_INTERVAL_SECONDS=1 "$@" "$A" run --root "$R" $run_args >"$T/run.out" \
 		2>"$T/run.err" </dev/null &
 	apid=$!
 	pids="$pids $apid"
 	wait_for 10 test -s "$R/run/agentd/health.json"
+	case " $* " in *" AGENTD_TEXTFILE_DIR=/tf "*) wait_for 10 test -s "$R/tf/agentd.prom" ;; esac
 }
 stop() {
 	kill -TERM "$apid" 2>/dev/null
@@ -94,7 +97,6 @@ check "agentd.prom passes promtool check metrics" sh -c "promtool check metrics 
 check "agentd.prom replaced by rename (new inode)" wait_for 10 sh -c \
 	"[ \"\$(stat -c %i '$R/tf/agentd.prom')\" != '$ino' ]"
 check_eq "agentd.prom mode 0644" "644" "$(stat -c %a "$R/tf/agentd.prom")"
-check "no temp files left in the textfile directory" sh -c "! ls -A '$R/tf' | grep -q tmp"
 fams=$(grep '^# TYPE' "$R/tf/agentd.prom" | cut -d' ' -f3 | tr '\n' ' ')
 check_eq "families in the order of §22.2" "agentd_build_info agentd_start_time_seconds agentd_health_status agentd_health_timestamp_seconds agentd_update_status agentd_update_status_timestamp_seconds agentd_channel_last_success_timestamp_seconds agentd_channel_poll_failures_total agentd_rate_learned_pps agentd_rate_learned_timestamp_seconds " "$fams"
 check_eq "six update_status series, all 0 without a status file" "6 0" \
@@ -103,6 +105,7 @@ PLATFORM=$(sed -n 's/^agentd_build_info{.*platform="\([^"]*\)".*/\1/p' "$R/tf/ag
 VERSION=$(jget "$H" version)
 check "SIGTERM stops it with status 0" stop
 check "health.json stays for the updater's reader after stop" test -s "$H"
+check "no temp files left in the textfile directory" sh -c "! ls -A '$R/tf' | grep -q tmp"
 
 # calibration and status file show up in the metrics
 printf '{"interfaces": {"eth1": {"learned_rate": 800000, "updated_at": "2026-03-01T12:00:00Z"}, "eth0": {"learned_rate": 1900000, "updated_at": "2026-03-01T12:00:00Z"}}, "version": 1}\n' \

@@ -127,7 +127,17 @@ release() {
 		SOURCE_DATE_EPOCH="$SDE" BASE_URL="$URL" BUILD="$T/rb-$1" \
 		BINDIR="$B/versions/$1" DIST="$T/dist-$1" >"$T/release-$1.log" 2>&1
 }
-publish() { cp -R "$T/dist-$1/." "$W/"; }
+# publish VERSION: as an operator should (README, "Release pipeline"): every
+# file by copy and rename, the bundle and its files before the channel, so a
+# worker never reads a channel naming a bundle that is still being copied
+publish() {
+	mkdir -p "$W/channels"
+	for f in "$T/dist-$1"/* "$T/dist-$1"/channels/*.sig "$T/dist-$1"/channels/*.json; do
+		[ -f "$f" ] || continue
+		d=$W/${f#"$T/dist-$1"/}
+		cp "$f" "$d.part" && mv "$d.part" "$d"
+	done
+}
 fp_of() { tar -xzOf "$(ls "$T/dist-$1"/agent-bundle-*.tar.gz)" --wildcards '*/MANIFEST' | sha256sum | cut -c1-64; }
 for v in 1.0.0 1.1.0 1.2.0; do
 	if release $v; then ok "release $v made by release/release.sh"; else

@@ -26,6 +26,9 @@
  *                      --checkpoint-file existed at start
  *   zmap mode: STUB_OPEN (comma list of open IPs), STUB_INELIGIBLE=1 (every
  *                      run), STUB_INELIGIBLE_RUNS=N (the first N calls),
+ *                      STUB_ABORT_RUNS=N (the first N calls write their
+ *                      results, then abort as zmap 2.1.1 does on its
+ *                      constraint assertion),
  *                      STUB_STATUS_FORMAT=2.1.1|new
  */
 #include <errno.h>
@@ -270,6 +273,12 @@ static int zmap_main(int argc, char **argv, const char *dir, int earlier)
 	fclose(f);
 	if (o != NULL)
 		fclose(o);
+	if ((int)env_double("STUB_ABORT_RUNS", 0) > earlier) {
+		fprintf(stderr, "zmap: lib/constraint.c:253: constraint_lookup_index: Assertion "
+				"`index < con->root->count' failed.\n");
+		signal(SIGABRT, SIG_DFL);
+		abort();
+	}
 	if ((getenv("STUB_INELIGIBLE") != NULL && strcmp(getenv("STUB_INELIGIBLE"), "1") == 0) ||
 	    (int)env_double("STUB_INELIGIBLE_RUNS", 0) > earlier) {
 		fprintf(stderr, "zmap: no addresses are eligible to be scanned in the current "

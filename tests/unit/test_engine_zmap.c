@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 
 #include "engine_zmap.h"
@@ -236,6 +237,38 @@ static void test_window_measure(void **state)
 	assert_false(zmap_window_continues(false, 0, 50.0, 44.0));
 }
 
+/* zmap's constraint-assertion abort is run again, within limits */
+static void test_abort_retry(void **state)
+{
+	static const char as[] = "zmap: lib/constraint.c:253: constraint_lookup_index: Assertion "
+				 "`index < con->root->count' failed.\n";
+	static const struct {
+		int rc;
+		const char *err;
+		unsigned attempt;
+		double now, deadline;
+		bool retry;
+	} cases[] = {
+		{-SIGABRT, as, 1, 10.0, 44.0, true},
+		{-SIGABRT, as, 2, 10.0, 44.0, true},
+		{-SIGABRT, as, 3, 10.0, 44.0, false}, /* three runs in all */
+		{-SIGABRT, as, 1, 10.0, -1.0, true},  /* static: no deadline */
+		{-SIGABRT, as, 1, 44.0, 44.0, false}, /* deadline passed */
+		{-SIGABRT, "zmap: out of memory\n", 1, 10.0, 44.0, false},
+		{-SIGABRT, NULL, 1, 10.0, 44.0, false},
+		{-SIGSEGV, as, 1, 10.0, 44.0, false},
+		{1, as, 1, 10.0, 44.0, false},
+		{134, as, 1, 10.0, 44.0, false}, /* an exit code, not the signal */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(zmap_abort_retryable(cases[i].rc, cases[i].err, cases[i].attempt,
+						      cases[i].now, cases[i].deadline),
+				 cases[i].retry);
+}
+
 static void collect(void *ctx, const char *line)
 {
 	struct warns *w = ctx;
@@ -372,7 +405,7 @@ int main(void)
 		cmocka_unit_test(test_deadline),       cmocka_unit_test(test_status),
 		cmocka_unit_test(test_cursor),         cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_results),        cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_window_measure),
+		cmocka_unit_test(test_window_measure), cmocka_unit_test(test_abort_retry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

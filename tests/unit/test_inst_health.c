@@ -159,11 +159,17 @@ static void fc_sleep(void *ctx, int s)
 	}
 }
 
+static bool fc_stopped(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
 static void test_run(void **state)
 {
 	struct layout *l = fx_layout("hr");
 	struct fake_clock c = {.now = T0, .l = l};
-	struct health_clock clk = {fc_now, fc_sleep, &c};
+	struct health_clock clk = {fc_now, fc_sleep, &c, NULL};
 	struct errbuf e = {{0}};
 	char doc[512], ts[ITIME_LEN + 1];
 	(void)state;
@@ -204,6 +210,13 @@ static void test_run(void **state)
 	c.now = T0;
 	assert_int_equal(health_run(l, NULL, FP, T0, 10, 5, &clk, &e), -1);
 	assert_string_equal(e.msg, "timed out after 10s (health.json invalid)");
+	/* a stop signal ends the check at once, without sleeping */
+	c.now = T0;
+	c.sleeps = 0;
+	clk.stopped = fc_stopped;
+	assert_int_equal(health_run(l, NULL, FP, T0, 120, 5, &clk, &e), -1);
+	assert_string_equal(e.msg, "interrupted");
+	assert_int_equal(c.sleeps, 0);
 	layout_free(l);
 }
 
