@@ -20,7 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STRAY_AGE_VARLIB 600 /* §14.3: agentd may be writing one right now */
+/* §14.3: a stray temp is kept while its writer may still be writing it: its
+ * pid exists and it is younger than this (a reused pid only delays removal) */
+#define STRAY_AGE_LIVE 600
 
 /* ".<name>.tmp.<digits>" */
 static bool is_stray_temp(const char *s)
@@ -48,6 +50,8 @@ static bool writer_alive(const char *s)
 	if (t == NULL || num_parse_u64(t + 1, strlen(t + 1), &pid) != 0 || pid == 0 ||
 	    pid > (uint64_t)INT_MAX)
 		return true;
+	if ((pid_t)pid == getpid())
+		return false; /* recovery runs before this process writes anything */
 	return !(kill((pid_t)pid, 0) != 0 && errno == ESRCH);
 }
 
@@ -66,7 +70,7 @@ static bool is_installed_copy_temp(const char *s)
 	return true;
 }
 
-static int sweep(const char *dir, int64_t now, int64_t min_age, size_t *removed, struct errbuf *e)
+static int sweep(const char *dir, int64_t now, size_t *removed, struct errbuf *e)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -86,8 +90,7 @@ static int sweep(const char *dir, int64_t now, int64_t min_age, size_t *removed,
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    S_ISDIR(st.st_mode))
 			continue;
-		if (!own && min_age > 0 && now - (int64_t)st.st_mtime < min_age &&
-		    writer_alive(de->d_name))
+		if (!own && now - (int64_t)st.st_mtime < STRAY_AGE_LIVE && writer_alive(de->d_name))
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT) {
 			err_sys(e, errno, "remove %s/%s", dir, de->d_name);
@@ -112,10 +115,10 @@ int recover_leftovers(const struct layout *l, int64_t now, size_t *removed, stru
 	if (release_cleanup_leftovers(l, &n, e) != 0)
 		rc = -1;
 	*removed += n;
-	rc |= sweep(layout_path(l, LAYOUT_ETC), now, 0, removed, e);
-	rc |= sweep(layout_path(l, LAYOUT_SYSTEMD_DIR), now, 0, removed, e);
-	rc |= sweep(layout_path(l, LAYOUT_DROPIN_DIR), now, 0, removed, e);
-	rc |= sweep(layout_path(l, LAYOUT_VARLIB), now, STRAY_AGE_VARLIB, removed, e);
+	rc |= sweep(layout_path(l, LAYOUT_ETC), now, removed, e);
+	rc |= sweep(layout_path(l, LAYOUT_SYSTEMD_DIR), now, removed, e);
+	rc |= sweep(layout_path(l, LAYOUT_DROPIN_DIR), now, removed, e);
+	rc |= sweep(layout_path(l, LAYOUT_VARLIB), now, removed, e);
 	d = opendir(layout_path(l, LAYOUT_SV_DIR));
 	if (d != NULL) {
 		while ((de = readdir(d)) != NULL) {
@@ -125,7 +128,7 @@ int recover_leftovers(const struct layout *l, int64_t now, size_t *removed, stru
 			k = snprintf(path, sizeof(path), "%s/%s", layout_path(l, LAYOUT_SV_DIR),
 				     de->d_name);
 			if (k > 0 && (size_t)k < sizeof(path))
-				rc |= sweep(path, now, 0, removed, e);
+				rc |= sweep(path, now, removed, e);
 		}
 		closedir(d);
 	}

@@ -227,9 +227,10 @@ ln -s "releases/$A" "$ROOT/opt/agentd/current"
 printf '{"format": 1, "op": "rollback", "phase": "switched", "from": "%s", "to": "%s", "started_at": "2026-03-02T07:58:03Z"}\n' \
 	"$FB" "$FA" >"$ROOT/opt/agentd/.transaction.json"
 mkdir -p "$ROOT/opt/agentd/releases/$A.partial" "$ROOT/opt/agentd/releases/.incoming"
-touch "$ROOT/opt/agentd/releases/.incoming/x.part" "$ROOT/etc/agentd/.runtime.env.tmp.99"
-# /var/lib/agentd: a fresh temp of a writer that is gone, and one of a live writer (this shell)
+# stray temps: of writers that are gone, and of a live writer (this shell)
 dead=$(sh -c 'echo $$')
+touch "$ROOT/opt/agentd/releases/.incoming/x.part" "$ROOT/etc/agentd/.runtime.env.tmp.$dead" \
+	"$ROOT/etc/agentd/.runtime.env.tmp.$$"
 mkdir -p "$ROOT/var/lib/agentd"
 touch "$ROOT/var/lib/agentd/.remote-update.status.tmp.$dead" "$ROOT/var/lib/agentd/.remote-update.status.tmp.$$"
 "$AI" recover >"$TMPDIR/rec.out" 2>&1
@@ -238,7 +239,10 @@ check_eq "current restored to the journal's from" "releases/$B" "$(readlink "$RO
 check_fails "journal removed" test -e "$ROOT/opt/agentd/.transaction.json"
 check_fails "partial release removed" test -e "$ROOT/opt/agentd/releases/$A.partial"
 check_fails "incoming emptied" test -e "$ROOT/opt/agentd/releases/.incoming/x.part"
-check_fails "stray temp file removed" test -e "$ROOT/etc/agentd/.runtime.env.tmp.99"
+check_fails "stray temp file removed" test -e "$ROOT/etc/agentd/.runtime.env.tmp.$dead"
+check "a fresh /etc/agentd temp whose writer lives is kept (an upsert may be writing it)" \
+	test -e "$ROOT/etc/agentd/.runtime.env.tmp.$$"
+rm -f "$ROOT/etc/agentd/.runtime.env.tmp.$$"
 check_fails "a fresh /var/lib/agentd temp whose writer is gone is removed" \
 	test -e "$ROOT/var/lib/agentd/.remote-update.status.tmp.$dead"
 check "a fresh /var/lib/agentd temp whose writer lives is kept (§14.3, 10 minutes)" \
