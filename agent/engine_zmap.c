@@ -579,6 +579,7 @@ static enum run_end run_port(struct zmap_engine *z, unsigned port, int64_t rate,
 	char *err_text;
 
 	unsigned attempt = 1;
+	int64_t carry_sent = 0, carry_recv = 0; /* of aborted runs (counted in) */
 
 again:
 	*rc = 0;
@@ -645,12 +646,20 @@ again:
 				     port, attempt + 1, ZMAP_ABORT_ATTEMPTS) < (int)sizeof(line) &&
 			    z->ctx->warn != NULL)
 				z->ctx->warn(z->ctx->warn_ctx, line);
+			if (z->st.have_row) {
+				carry_sent += z->st.row[ZS_SENT_TOTAL];
+				carry_recv += z->st.row[ZS_RECV_TOTAL];
+			}
 			attempt++;
 			goto again;
 		} else {
 			end = RUN_FAILED;
 		}
 		free(err_text);
+	}
+	if (z->st.have_row) {
+		z->st.row[ZS_SENT_TOTAL] += carry_sent;
+		z->st.row[ZS_RECV_TOTAL] += carry_recv;
 	}
 	return end;
 }

@@ -127,15 +127,20 @@ static int run_update(const char *prog, const struct layout *l, bool *stopped)
 		cli_error("cannot run %s update --from-request: %s", prog, strerror(r));
 		return -1;
 	}
+	/* poll the child every 100 ms: a stop signal that arrives at any
+	 * moment (even before a blocking wait could start) is seen at once */
 	for (;;) {
-		if (waitpid(pid, &st, 0) == pid)
+		struct timespec ts = {0, 100000000};
+		pid_t w = waitpid(pid, &st, WNOHANG);
+		if (w == pid)
 			break;
-		if (errno != EINTR)
+		if (w < 0 && errno != EINTR)
 			return -1;
 		if (g_stop) {
 			*stopped = true;
 			return 0;
 		}
+		(void)nanosleep(&ts, NULL);
 	}
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);

@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* §14.3: a stray temp is kept while its writer may still be writing it: its
- * pid exists and it is younger than this (a reused pid only delays removal) */
+/* §14.3: a stray temp younger than this is kept while its writer may still
+ * be writing it (see pid_known) */
 #define STRAY_AGE_LIVE 600
 
 /* ".<name>.tmp.<digits>" */
@@ -70,7 +70,19 @@ static bool is_installed_copy_temp(const char *s)
 	return true;
 }
 
-static int sweep(const char *dir, int64_t now, size_t *removed, struct errbuf *e)
+/* May the name's pid decide whether its writer is alive?  In /etc/agentd,
+ * the unit directories and /etc/sv the writers are agent-install and `env
+ * upsert`; in /var/lib/agentd only for the status file, which agent-install
+ * and `agentd run` write (fleet tooling may write the request file there,
+ * with a suffix that is not one of our pids: the age rule alone applies). */
+static bool pid_known(const char *name, bool varlib)
+{
+	static const char status_tmp[] = ".remote-update.status.tmp.";
+
+	return !varlib || strncmp(name, status_tmp, sizeof(status_tmp) - 1) == 0;
+}
+
+static int sweep(const char *dir, bool varlib, int64_t now, size_t *removed, struct errbuf *e)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -90,7 +102,8 @@ static int sweep(const char *dir, int64_t now, size_t *removed, struct errbuf *e
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    S_ISDIR(st.st_mode))
 			continue;
-		if (!own && now - (int64_t)st.st_mtime < STRAY_AGE_LIVE && writer_alive(de->d_name))
+		if (!own && now - (int64_t)st.st_mtime < STRAY_AGE_LIVE &&
+		    (!pid_known(de->d_name, varlib) || writer_alive(de->d_name)))
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) != 0 && errno != ENOENT) {
 			err_sys(e, errno, "remove %s/%s", dir, de->d_name);
@@ -115,10 +128,10 @@ int recover_leftovers(const struct layout *l, int64_t now, size_t *removed, stru
 	if (release_cleanup_leftovers(l, &n, e) != 0)
 		rc = -1;
 	*removed += n;
-	rc |= sweep(layout_path(l, LAYOUT_ETC), now, removed, e);
-	rc |= sweep(layout_path(l, LAYOUT_SYSTEMD_DIR), now, removed, e);
-	rc |= sweep(layout_path(l, LAYOUT_DROPIN_DIR), now, removed, e);
-	rc |= sweep(layout_path(l, LAYOUT_VARLIB), now, removed, e);
+	rc |= sweep(layout_path(l, LAYOUT_ETC), false, now, removed, e);
+	rc |= sweep(layout_path(l, LAYOUT_SYSTEMD_DIR), false, now, removed, e);
+	rc |= sweep(layout_path(l, LAYOUT_DROPIN_DIR), false, now, removed, e);
+	rc |= sweep(layout_path(l, LAYOUT_VARLIB), true, now, removed, e);
 	d = opendir(layout_path(l, LAYOUT_SV_DIR));
 	if (d != NULL) {
 		while ((de = readdir(d)) != NULL) {
@@ -128,7 +141,7 @@ int recover_leftovers(const struct layout *l, int64_t now, size_t *removed, stru
 			k = snprintf(path, sizeof(path), "%s/%s", layout_path(l, LAYOUT_SV_DIR),
 				     de->d_name);
 			if (k > 0 && (size_t)k < sizeof(path))
-				rc |= sweep(path, now, removed, e);
+				rc |= sweep(path, false, now, removed, e);
 		}
 		closedir(d);
 	}
@@ -199,27 +212,38 @@ static int revert(const struct layout *l, const struct settings *set, struct ser
 				     set->health_interval, clk, j, &restarted, e);
 }
 
-/* No journal, yet the status file says `running`: an update was killed
- * between writing that status (§13.4 step 5) and its journal.  Every update
+/* No journal, yet the status file says `running`: an update (or a rollback,
+ * whose running message is "manual rollback ...") was killed between writing
+ * that status (§13.4 step 5) and its journal.  Every update
  * writes its terminal status before it removes its journal, and we hold the
  * lock, so nothing changed and that run is gone: record it as failed rather
  * than leave `running` for ever. */
 static void running_without_journal(const struct layout *l, const struct settings *set, int64_t now,
 				    struct recover_result *r)
 {
-	char path[PATH_MAX], cur[13];
+	char path[PATH_MAX], cur[13], text[128];
 	bool have_cur = false;
 	struct ustatus us;
+	size_t used;
 
 	if (layout_join(l, set->status_file, path, sizeof(path), NULL) != 0 ||
 	    ustatus_read(path, &us, NULL) != 0 || us.status != USTATUS_RUNNING)
 		return;
 	if (release_current(l, cur, &have_cur, NULL) != 0)
 		have_cur = false;
-	MSG(r, "an update was interrupted before the switch; %s stays current",
-	    have_cur ? cur : "no release");
-	if (ustatus_write(path, USTATUS_FAILED, now, r->message, NULL) == 0)
-		r->outcome = RECOVER_RESOLVED;
+	(void)(snprintf(text, sizeof(text), "%s was interrupted before the switch%s%s%s",
+			us.message[0] != '\0' && strncmp(us.message, "manual rollback", 15) == 0
+				? "a rollback"
+				: "an update",
+			have_cur ? "; " : "", have_cur ? cur : "",
+			have_cur ? " stays current" : "") < 0);
+	if (ustatus_write(path, USTATUS_FAILED, now, text, NULL) != 0)
+		return;
+	r->outcome = RECOVER_RESOLVED;
+	/* after the leftovers message, if there is one (a cut message is fine) */
+	used = strlen(r->message);
+	(void)(snprintf(r->message + used, sizeof(r->message) - used, "%s%s", used > 0 ? "; " : "",
+			text) < 0);
 }
 
 int recover_run(const struct layout *l, const struct settings *set, struct service *svc,

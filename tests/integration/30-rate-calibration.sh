@@ -7,7 +7,7 @@ A=$AGENT_BIN/agentd
 cd "$TMPDIR" || exit 1
 unset ANYSCAN_RATE_CALIBRATION_PATH AGENTD_ROOT 2>/dev/null
 holder=
-cleanup() { [ -z "$holder" ] || kill "$holder" 2>/dev/null; }
+cleanup() { mkdir -p "$TMPDIR/lk" && touch "$TMPDIR/lk/go"; [ -z "$holder" ] || kill "$holder" 2>/dev/null; }
 trap cleanup EXIT
 P=$TMPDIR/c/rate-calibration.json
 

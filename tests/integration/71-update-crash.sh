@@ -187,7 +187,7 @@ else
 	# 1.4.0 is current: back to 1.3.2 (rollback), then count the calls of one update
 	"$AI" rollback --root "$ROOT" >c.out 2>&1
 	check_eq "sweep: start from 1.3.2" "releases/$A12" "$(cur)"
-	strace -qq -o "$TMPDIR/calls" -e trace=fsync,rename,symlink,unlink \
+	strace -qq -o "$TMPDIR/calls" -e trace=fsync,rename,renameat,symlink,unlink,unlinkat \
 		"$AI" update --root "$ROOT" --channel "$CH" >c.out 2>&1
 	check_eq "sweep: a traced update succeeds" "success releases/$B12" "$(st) $(cur)"
 	"$AI" rollback --root "$ROOT" >c.out 2>&1
@@ -211,7 +211,7 @@ else
 		case $(st) in success | failed | rolled_back) ;; *) echo "status $(st)"; return 1 ;; esac
 	}
 	runs=0 killed=0 bad=0 bad_reset=0
-	for sc in fsync rename symlink unlink; do
+	for sc in fsync rename renameat symlink unlink unlinkat; do
 		calls=$(grep -c "^$sc(" "$TMPDIR/calls")
 		echo "# an update makes $calls $sc calls"
 		n=0

@@ -162,7 +162,7 @@ check_fails "attempts file removed" test -e "$ATT"
 "$AI" watch --root "$ROOT" >watch.out 2>&1 &
 WPID=$!
 i=0
-while ! grep -q watching watch.out && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while ! grep -q watching watch.out && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 request "CHANNEL_URL=$CH" SOURCE=channel VERSION=1.6.0
 i=0
 while { [ -e "$REQ" ] || [ "$(st)" != success ]; } && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
@@ -171,10 +171,10 @@ check_fails "watch: request consumed" test -e "$REQ"
 check_eq "watch: current is 1.6.0" "releases/$C12" "$(cur)"
 check_eq "watch: 1.6.0 running and healthy" "$FC" "$(hfp)"
 i=0
-while ! grep -q "re-executing" watch.out && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while ! grep -q "re-executing" watch.out && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 check "watch re-executes the new agent-install after a change" grep -q "re-executing .*/opt/agentd/bin/agent-install watch" watch.out
 i=0
-while [ "$(grep -c watching watch.out)" -lt 2 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+while [ "$(grep -c watching watch.out)" -lt 2 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 kill -TERM "$WPID"
 wait "$WPID"
 check_eq "watch exits 0 on SIGTERM" 0 "$?"

@@ -150,19 +150,19 @@ elif ! strace -qq -o /dev/null -e trace=getpid true 2>/dev/null; then
 else
 	R="$TMPDIR/count"
 	cp -a "$BASE" "$R"
-	strace -f -qq -o "$TMPDIR/calls" -e trace=fsync,rename,symlink,unlink \
+	strace -qq -o "$TMPDIR/calls" -e trace=fsync,rename,renameat,symlink,unlink,unlinkat \
 		"$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >/dev/null 2>&1
 	rm -rf "$R"
 	bad_current=0 bad_env=0 bad_next=0 bad_left=0 killed=0 finished=0 runs=0
-	for sc in fsync rename symlink unlink; do
-		calls=$(grep -c "^[0-9]* *$sc(" "$TMPDIR/calls")
+	for sc in fsync rename renameat symlink unlink unlinkat; do
+		calls=$(grep -c "^$sc(" "$TMPDIR/calls")
 		echo "# a full install makes $calls $sc calls"
 		n=0
 		while [ $n -lt "$calls" ]; do
 			n=$((n + 1)) runs=$((runs + 1))
 			R="$TMPDIR/s$sc$n"
 			cp -a "$BASE" "$R"
-			strace -f -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
+			strace -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
 				"$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >"$R.out" 2>&1
 			after_kill "$R" "SIGKILL at $sc call $n" $?
 		done
