@@ -280,45 +280,32 @@ check "upsert: locked file unchanged" cmp locked.orig locked.env
 # ---- SIGKILL at every system call that writes, syncs, renames or removes,
 # injected by strace: runtime.env is always the old or the new file, never a
 # mix, and the next recovery removes the temp file a kill left behind
-KD="SIGKILL at every write/fsync/rename/unlink/fchown/fchmod of an upsert"
-if ! command -v strace >/dev/null 2>&1; then
-	skip "$KD" "strace not installed"
-elif ! strace -qq -o /dev/null -e trace=getpid true 2>/dev/null; then
-	skip "$KD" "strace cannot trace here (ptrace refused)"
-else
+. "$AGENT_SRC/tests/integration/lib/kill-sweep.sh"
+if kill_sweep_ready "SIGKILL at every write/fsync/rename/unlink/fchown/fchmod of an upsert"; then
 	K=$TMPDIR/kroot
 	mkdir -p "$K/etc/agentd" "$K/opt/agentd"
 	printf '# operator notes\nANYSCAN_RATE_CEILING=3500000\n\n# keep\nUNKNOWN=1\n' >kill.orig
 	cp kill.orig "$K/etc/agentd/runtime.env"
 	"$AI" env upsert "$K/etc/agentd/runtime.env" ANYSCAN_RATE_CEILING=4000000 NEW_KEY=on >/dev/null 2>&1
 	cp "$K/etc/agentd/runtime.env" kill.new
-	cp kill.orig "$K/etc/agentd/runtime.env"
-	SC=write,fsync,rename,unlink,fchown,fchmod
-	strace -qq -o calls -e trace=$SC "$AI" env upsert "$K/etc/agentd/runtime.env" \
-		ANYSCAN_RATE_CEILING=4000000 NEW_KEY=on >/dev/null 2>&1
-	runs=0 killed=0 mixed=0 left=0
-	for sc in $(echo $SC | tr , ' '); do
-		calls=$(grep -c "^$sc(" calls)
-		n=0
-		while [ $n -lt "$calls" ]; do
-			n=$((n + 1)) runs=$((runs + 1))
-			cp kill.orig "$K/etc/agentd/runtime.env"
-			strace -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
-				"$AI" env upsert "$K/etc/agentd/runtime.env" ANYSCAN_RATE_CEILING=4000000 \
-				NEW_KEY=on >/dev/null 2>&1
-			[ $? = 137 ] && killed=$((killed + 1))
-			if ! cmp -s kill.orig "$K/etc/agentd/runtime.env" &&
-				! cmp -s kill.new "$K/etc/agentd/runtime.env"; then
-				mixed=$((mixed + 1)); echo "# SIGKILL at $sc call $n: runtime.env is neither old nor new"
-			fi
-			"$AI" recover --root "$K" >/dev/null 2>&1
-			[ -z "$(find "$K/etc/agentd" -name '*.tmp.*')" ] ||
-				{ left=$((left + 1)); echo "# SIGKILL at $sc call $n: a temp file survived recover"; }
-		done
-	done
-	echo "# $runs runs, $killed killed"
-	check_eq "after a SIGKILL at each of $runs system calls, runtime.env is the old or the new file" 0 "$mixed"
-	check_eq "every injected kill landed" "$runs" "$killed"
+	mixed=0 left=0
+	ks_setup() { cp kill.orig "$K/etc/agentd/runtime.env"; }
+	ks_run() {
+		"$@" "$AI" env upsert "$K/etc/agentd/runtime.env" ANYSCAN_RATE_CEILING=4000000 \
+			NEW_KEY=on >/dev/null 2>&1
+	}
+	ks_after() {
+		if ! cmp -s kill.orig "$K/etc/agentd/runtime.env" &&
+			! cmp -s kill.new "$K/etc/agentd/runtime.env"; then
+			mixed=$((mixed + 1)); echo "# SIGKILL at $1 call $2: runtime.env is neither old nor new"
+		fi
+		"$AI" recover --root "$K" >/dev/null 2>&1
+		[ -z "$(find "$K/etc/agentd" -name '*.tmp.*')" ] ||
+			{ left=$((left + 1)); echo "# SIGKILL at $1 call $2: a temp file survived recover"; }
+	}
+	kill_sweep write,fsync,rename,unlink,fchown,fchmod
+	check_eq "after a SIGKILL at each of $ks_runs system calls, runtime.env is the old or the new file" 0 "$mixed"
+	check_eq "every injected kill landed" "$ks_runs" "$ks_killed"
 	check_eq "recover removes what a killed upsert left" 0 "$left"
 fi
 

@@ -116,12 +116,8 @@ fi
 
 # ---- SIGKILL at every write, fsync and rename of a store, injected by strace:
 # the calibration file is always the old or the new complete file
-KD="SIGKILL at every write/fsync/rename of a calibration store"
-if ! command -v strace >/dev/null 2>&1; then
-	skip "$KD" "strace not installed"
-elif ! strace -qq -o /dev/null -e trace=getpid true 2>/dev/null; then
-	skip "$KD" "strace cannot trace here (ptrace refused)"
-else
+. "$AGENT_SRC/tests/integration/lib/kill-sweep.sh"
+if kill_sweep_ready "SIGKILL at every write/fsync/rename of a calibration store"; then
 	# same (ignoring the updated_at stamps, which follow the clock)
 	same() {
 		[ "$(sed 's/"updated_at": "[^"]*"/"updated_at": T/g' "$1")" = \
@@ -134,27 +130,17 @@ else
 	cp "$C" "$TMPDIR/kill.orig"
 	"$A" calibration store eth0 900000 --path "$C" >/dev/null
 	cp "$C" "$TMPDIR/kill.new"
-	cp "$TMPDIR/kill.orig" "$C"
-	strace -qq -o "$TMPDIR/calls" -e trace=write,fsync,rename \
-		"$A" calibration store eth0 900000 --path "$C" >/dev/null
-	runs=0 killed=0 bad=0
-	for sc in write fsync rename; do
-		calls=$(grep -c "^$sc(" "$TMPDIR/calls")
-		n=0
-		while [ $n -lt "$calls" ]; do
-			n=$((n + 1)) runs=$((runs + 1))
-			cp "$TMPDIR/kill.orig" "$C"
-			strace -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
-				"$A" calibration store eth0 900000 --path "$C" >/dev/null 2>&1
-			[ $? = 137 ] && killed=$((killed + 1))
-			if ! cmp -s "$TMPDIR/kill.orig" "$C" && ! same "$TMPDIR/kill.new" "$C"; then
-				bad=$((bad + 1)); echo "# SIGKILL at $sc call $n: the file is neither old nor new"
-			fi
-		done
-	done
-	echo "# $runs runs, $killed killed"
-	check_eq "after a SIGKILL at each of $runs system calls, the calibration file is the old or the new one" 0 "$bad"
-	check_eq "every injected kill landed" "$runs" "$killed"
+	bad=0
+	ks_setup() { cp "$TMPDIR/kill.orig" "$C"; }
+	ks_run() { "$@" "$A" calibration store eth0 900000 --path "$C" >/dev/null 2>&1; }
+	ks_after() {
+		if ! cmp -s "$TMPDIR/kill.orig" "$C" && ! same "$TMPDIR/kill.new" "$C"; then
+			bad=$((bad + 1)); echo "# SIGKILL at $1 call $2: the file is neither old nor new"
+		fi
+	}
+	kill_sweep write,fsync,rename
+	check_eq "after a SIGKILL at each of $ks_runs system calls, the calibration file is the old or the new one" 0 "$bad"
+	check_eq "every injected kill landed" "$ks_runs" "$ks_killed"
 	check "a store after the kills works" "$A" calibration store eth0 900000 --path "$C"
 	check "and the file is the new one" same "$TMPDIR/kill.new" "$C"
 fi

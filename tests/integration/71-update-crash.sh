@@ -177,20 +177,9 @@ check "a second recover has nothing to do" grep -q "nothing to recover" r.out
 # leaves one consistent installation: current passes the re-check,
 # installed.json, health.json and runtime.env all name it, the supervised
 # agentd is healthy, no journal and no leftovers; then rollback resets to 1.3.2.
-KILL_DESC="SIGKILL at every fsync/rename/symlink/unlink of an update"
-if ! command -v strace >/dev/null 2>&1; then
-	skip "$KILL_DESC" "strace not installed"
-elif ! strace -qq -o /dev/null -e trace=getpid true 2>/dev/null; then
-	skip "$KILL_DESC" "strace cannot trace here (ptrace refused)"
-else
+. "$AGENT_SRC/tests/integration/lib/kill-sweep.sh"
+if kill_sweep_ready "SIGKILL at every fsync/rename/symlink/unlink of an update"; then
 	offer "$Bn" 1.4.0
-	# 1.4.0 is current: back to 1.3.2 (rollback), then count the calls of one update
-	"$AI" rollback --root "$ROOT" >c.out 2>&1
-	check_eq "sweep: start from 1.3.2" "releases/$A12" "$(cur)"
-	strace -qq -o "$TMPDIR/calls" -e trace=fsync,rename,renameat,symlink,unlink,unlinkat \
-		"$AI" update --root "$ROOT" --channel "$CH" >c.out 2>&1
-	check_eq "sweep: a traced update succeeds" "success releases/$B12" "$(st) $(cur)"
-	"$AI" rollback --root "$ROOT" >c.out 2>&1
 	# consistent: one release named by current, installed.json, health.json and
 	# runtime.env; the supervised agentd runs it
 	consistent() {
@@ -210,38 +199,36 @@ else
 		[ -z "$left" ] || { echo "leftovers: $left"; return 1; }
 		case $(st) in success | failed | rolled_back) ;; *) echo "status $(st)"; return 1 ;; esac
 	}
-	runs=0 killed=0 bad=0 bad_reset=0
-	for sc in fsync rename renameat symlink unlink unlinkat; do
-		calls=$(grep -c "^$sc(" "$TMPDIR/calls")
-		echo "# an update makes $calls $sc calls"
-		n=0
-		while [ $n -lt "$calls" ]; do
-			n=$((n + 1)) runs=$((runs + 1))
-			strace -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
-				"$AI" update --root "$ROOT" --channel "$CH" >c.out 2>&1
-			[ $? = 137 ] && killed=$((killed + 1))
-			"$AI" recover --root "$ROOT" >r.out 2>&1
-			rc=$?
-			why=$(consistent)
-			if [ -n "$why" ] || { [ $rc != 0 ] && [ $rc != 3 ]; }; then
-				bad=$((bad + 1))
-				echo "# SIGKILL at $sc call $n: recover exit $rc; $why"
-				sed 's/^/#   /' r.out | tail -n 3
-			fi
-			if [ "$(cur)" != "releases/$A12" ]; then
-				"$AI" rollback --root "$ROOT" >c.out 2>&1
-				[ "$(cur)" = "releases/$A12" ] || {
-					bad_reset=$((bad_reset + 1))
-					echo "# SIGKILL at $sc call $n: rollback to 1.3.2 failed"
-					sed 's/^/#   /' c.out | tail -n 3
-				}
-			fi
-		done
-	done
-	echo "# $runs runs, $killed killed"
-	check_eq "after a SIGKILL at each of $runs system calls of an update and recover, one consistent healthy release" 0 "$bad"
-	check_eq "every injected kill landed" "$runs" "$killed"
-	check_eq "rollback to 1.3.2 after each kill that ended on 1.4.0" 0 "$bad_reset"
+	bad=0 bad_reset=0 counted=
+	# every run starts from 1.3.2 (1.4.0 is current now: the first reset rolls back)
+	ks_setup() {
+		if [ "$1" != count ] && [ -z "$counted" ]; then
+			counted=1
+			check_eq "sweep: the traced (counting) update succeeds" "success releases/$B12" "$(st) $(cur)"
+		fi
+		[ "$(cur)" = "releases/$A12" ] && return 0
+		"$AI" rollback --root "$ROOT" >c.out 2>&1
+		[ "$(cur)" = "releases/$A12" ] || {
+			bad_reset=$((bad_reset + 1))
+			echo "# before SIGKILL at $1 call $2: rollback to 1.3.2 failed"
+			sed 's/^/#   /' c.out | tail -n 3
+		}
+	}
+	ks_run() { "$@" "$AI" update --root "$ROOT" --channel "$CH" >c.out 2>&1; }
+	ks_after() {
+		"$AI" recover --root "$ROOT" >r.out 2>&1
+		rc=$?
+		why=$(consistent)
+		if [ -n "$why" ] || { [ $rc != 0 ] && [ $rc != 3 ]; }; then
+			bad=$((bad + 1))
+			echo "# SIGKILL at $1 call $2: recover exit $rc; $why"
+			sed 's/^/#   /' r.out | tail -n 3
+		fi
+	}
+	kill_sweep fsync,rename,renameat,symlink,unlink,unlinkat
+	check_eq "after a SIGKILL at each of $ks_runs system calls of an update and recover, one consistent healthy release" 0 "$bad"
+	check_eq "every injected kill landed" "$ks_runs" "$ks_killed"
+	check_eq "rollback to 1.3.2 before each run" 0 "$bad_reset"
 fi
 
 check "stop through the sv wrapper" "$SUP" stop

@@ -143,35 +143,18 @@ fi
 # commits or orders a step (fsync, rename, symlink, unlink), for every N a full
 # install makes, injected by strace.  Timed kills can miss the short window
 # between an atomic write's temp file and its rename; these cannot.
-if ! command -v strace >/dev/null 2>&1; then
-	skip "SIGKILL at every fsync/rename/symlink/unlink of an install" "strace not installed"
-elif ! strace -qq -o /dev/null -e trace=getpid true 2>/dev/null; then
-	skip "SIGKILL at every fsync/rename/symlink/unlink of an install" "strace cannot trace here (ptrace refused)"
-else
-	R="$TMPDIR/count"
-	cp -a "$BASE" "$R"
-	strace -qq -o "$TMPDIR/calls" -e trace=fsync,rename,renameat,symlink,unlink,unlinkat \
-		"$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >/dev/null 2>&1
-	rm -rf "$R"
-	bad_current=0 bad_env=0 bad_next=0 bad_left=0 killed=0 finished=0 runs=0
-	for sc in fsync rename renameat symlink unlink unlinkat; do
-		calls=$(grep -c "^$sc(" "$TMPDIR/calls")
-		echo "# a full install makes $calls $sc calls"
-		n=0
-		while [ $n -lt "$calls" ]; do
-			n=$((n + 1)) runs=$((runs + 1))
-			R="$TMPDIR/s$sc$n"
-			cp -a "$BASE" "$R"
-			strace -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$n" \
-				"$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >"$R.out" 2>&1
-			after_kill "$R" "SIGKILL at $sc call $n" $?
-		done
-	done
-	echo "# $runs runs: $killed killed, $finished finished"
-	check_eq "after a SIGKILL at each of $runs system calls, current is a complete release" 0 "$bad_current"
+. "$AGENT_SRC/tests/integration/lib/kill-sweep.sh"
+if kill_sweep_ready "SIGKILL at every fsync/rename/symlink/unlink of an install"; then
+	ks_setup() { R="$TMPDIR/s$1$2"; cp -a "$BASE" "$R"; }
+	ks_run() { "$@" "$AI" install --bundle "out/$N2.tar.gz" --root "$R" --service none >"$R.out" 2>&1; }
+	ks_after() { after_kill "$R" "SIGKILL at $1 call $2" "$3"; }
+	bad_current=0 bad_env=0 bad_next=0 bad_left=0 killed=0 finished=0
+	kill_sweep fsync,rename,renameat,symlink,unlink,unlinkat
+	rm -rf "$TMPDIR/scount0" "$TMPDIR/scount0.out"
+	check_eq "after a SIGKILL at each of $ks_runs system calls, current is a complete release" 0 "$bad_current"
 	check_eq "after each such kill, runtime.env kept every operator line" 0 "$bad_env"
 	check_eq "after each such kill, the next install succeeds" 0 "$bad_next"
 	check_eq "after each such kill, the next install leaves no leftovers" 0 "$bad_left"
-	check_eq "every injected kill landed (the install was killed)" "$runs" "$killed"
+	check_eq "every injected kill landed (the install was killed)" "$ks_runs" "$ks_killed"
 fi
 done_testing
