@@ -24,22 +24,6 @@
  * be writing it (see pid_known) */
 #define STRAY_AGE_LIVE 600
 
-/* ".<name>.tmp.<digits>" */
-static bool is_stray_temp(const char *s)
-{
-	const char *t;
-
-	if (s[0] != '.')
-		return false;
-	t = strstr(s + 1, ".tmp.");
-	if (t == NULL || t == s + 1 || t[5] == '\0')
-		return false;
-	for (t += 5; *t != '\0'; t++)
-		if (*t < '0' || *t > '9')
-			return false;
-	return true;
-}
-
 /* Could the writer of the temp "<...>.tmp.<pid>" still be writing it?  Only
  * a pid that no longer exists says no (a reused pid keeps the age rule). */
 static bool writer_alive(const char *s)
@@ -53,21 +37,6 @@ static bool writer_alive(const char *s)
 	if ((pid_t)pid == getpid())
 		return false; /* recovery runs before this process writes anything */
 	return !(kill((pid_t)pid, 0) != 0 && errno == ESRCH);
-}
-
-/* "installed.json.tmp.<digits>": the readers' copy of installed.json is
- * written only by agent-install, under its lock, so any such file is stray */
-static bool is_installed_copy_temp(const char *s)
-{
-	static const char pre[] = "installed.json.tmp.";
-	const char *t;
-
-	if (strncmp(s, pre, sizeof(pre) - 1) != 0 || s[sizeof(pre) - 1] == '\0')
-		return false;
-	for (t = s + sizeof(pre) - 1; *t != '\0'; t++)
-		if (*t < '0' || *t > '9')
-			return false;
-	return true;
 }
 
 /* May the name's pid decide whether its writer is alive?  In /etc/agentd,
@@ -96,8 +65,10 @@ static int sweep(const char *dir, bool varlib, int64_t now, size_t *removed, str
 	}
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
-		bool own = is_installed_copy_temp(de->d_name);
-		if (!own && !is_stray_temp(de->d_name))
+		/* the readers' copy of installed.json is written only by
+		 * agent-install, under its lock: any temp of it is stray */
+		bool own = fsutil_is_temp_name(de->d_name, "installed.json", false);
+		if (!own && !fsutil_is_temp_name(de->d_name, NULL, true))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    S_ISDIR(st.st_mode))

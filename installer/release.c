@@ -719,14 +719,7 @@ static bool is_tmp(const char *s)
  * the journal) whose writer was killed; nothing else in /opt/agentd is named so */
 static bool is_opt_tmp(const char *s)
 {
-	const char *t = strstr(s, ".tmp.");
-
-	if (t == NULL || t[5] == '\0')
-		return false;
-	for (t += 5; *t != '\0'; t++)
-		if (*t < '0' || *t > '9')
-			return false;
-	return true;
+	return fsutil_is_temp_name(s, NULL, false);
 }
 
 int release_cleanup_leftovers(const struct layout *l, size_t *removed, struct errbuf *e)

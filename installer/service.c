@@ -449,43 +449,34 @@ static int runit_link_paths(struct service *s, const char *svc, char *link, size
 	return layout_relative_link(host_link, host_target, target, target_size, e);
 }
 
-/* Remove "<dir>/.<svc>.tmp.<digits>" entries, dir being tmp's directory. */
-static void remove_stray_link_temps(const char *tmp, const char *svc)
+/* Remove "<dir>/.<svc>.tmp.<digits>" entries, dir being link's directory. */
+static void remove_stray_link_temps(const char *link, const char *svc)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(tmp, '/');
-	size_t n = strlen(svc);
+	const char *slash = strrchr(link, '/');
 	struct dirent *de;
 	DIR *d;
 
-	if (slash == NULL || (size_t)(slash - tmp) >= sizeof(dir))
+	if (slash == NULL || (size_t)(slash - link) >= sizeof(dir))
 		return;
-	memcpy(dir, tmp, (size_t)(slash - tmp));
-	dir[slash - tmp] = '\0';
+	memcpy(dir, link, (size_t)(slash - link));
+	dir[slash - link] = '\0';
 	d = opendir(dir[0] != '\0' ? dir : "/");
 	if (d == NULL)
 		return;
-	while ((de = readdir(d)) != NULL) {
-		const char *p = de->d_name;
-		if (p[0] != '.' || strncmp(p + 1, svc, n) != 0 ||
-		    strncmp(p + 1 + n, ".tmp.", 5) != 0 || p[n + 6] == '\0')
-			continue;
-		for (p += n + 6; *p >= '0' && *p <= '9'; p++)
-			;
-		if (*p == '\0')
+	while ((de = readdir(d)) != NULL)
+		if (fsutil_is_temp_name(de->d_name, svc, true))
 			(void)unlinkat(dirfd(d), de->d_name, 0);
-	}
 	closedir(d);
 }
 
 static int runit_link(struct service *s, struct errbuf *e)
 {
-	char link[PATH_MAX], target[PATH_MAX], have[PATH_MAX], tmp[PATH_MAX + 32];
+	char link[PATH_MAX], target[PATH_MAX], have[PATH_MAX];
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
 		ssize_t n;
-		int k;
 		if (runit_link_paths(s, runit_services[i], link, sizeof(link), target,
 				     sizeof(target), e) != 0)
 			return -1;
@@ -495,29 +486,13 @@ static int runit_link(struct service *s, struct errbuf *e)
 			if (strcmp(have, target) == 0)
 				continue;
 		}
-		/* hidden: runsvdir skips dot entries, so a temp left by a kill
-		 * is never started as a service; earlier ones are removed here
-		 * (only agent-install writes them, under its lock) */
-		k = snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp.%ld",
-			     (int)(strlen(link) - strlen(runit_services[i])), link,
-			     runit_services[i], (long)getpid());
-		if (k < 0 || (size_t)k >= sizeof(tmp)) {
-			err_set(e, "path %s is too long", link);
+		/* fsutil's temp link is hidden (.<svc>.tmp.<pid>): runsvdir
+		 * skips dot entries, so one left by a kill is never started as
+		 * a service; earlier ones are removed here (only agent-install
+		 * writes them, under its lock) */
+		remove_stray_link_temps(link, runit_services[i]);
+		if (fsutil_symlink_replace(target, link, e) != 0)
 			return -1;
-		}
-		remove_stray_link_temps(tmp, runit_services[i]);
-		(void)unlink(tmp);
-		if (symlink(target, tmp) != 0) {
-			err_sys(e, errno, "create symlink %s", tmp);
-			return -1;
-		}
-		if (rename(tmp, link) != 0) {
-			int saved = errno;
-			(void)unlink(tmp);
-			err_sys(e, saved, "rename %s to %s", tmp, link);
-			return -1;
-		}
-		(void)fsutil_fsync_parent(link, NULL);
 	}
 	return 0;
 }

@@ -137,6 +137,30 @@ static int temp_name(const char *target, bool hidden, char *out, size_t out_size
 	return 0;
 }
 
+bool fsutil_is_temp_name(const char *name, const char *base, bool hidden)
+{
+	const char *t;
+
+	if (hidden && *name++ != '.')
+		return false;
+	if (base != NULL) {
+		size_t n = strlen(base);
+		if (n == 0 || strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp.", 5) != 0)
+			return false;
+		t = name + n;
+	} else {
+		t = strstr(name, ".tmp.");
+		if (t == NULL || t == name)
+			return false;
+	}
+	if (t[5] == '\0')
+		return false;
+	for (t += 5; *t != '\0'; t++)
+		if (*t < '0' || *t > '9')
+			return false;
+	return true;
+}
+
 /* ---- atomic write ---------------------------------------------------------- */
 
 struct fsutil_atomic {

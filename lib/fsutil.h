@@ -28,6 +28,7 @@
  */
 #include "err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -57,6 +58,11 @@
  * With this flag it is reported: -1, "fsync DIR: reason", although the
  * target HAS been replaced. */
 #define FSUTIL_W_STRICT_DIRSYNC 0x10u
+
+/* Is name (a directory entry) a temp file of an atomic write of base:
+ * ".<base>.tmp.<digits>" when hidden (FSUTIL_W_HIDDEN_TEMP), else
+ * "<base>.tmp.<digits>"?  base NULL stands for any non-empty base. */
+bool fsutil_is_temp_name(const char *name, const char *base, bool hidden);
 
 struct fsutil_write_opts {
 	mode_t mode;    /* mode of the file (fchmod, so the umask has no effect) */

@@ -691,6 +691,38 @@ static int leave_dir(void **state)
 	return chdir("..");
 }
 
+/* the names fsutil's atomic writes give their temps, and nothing else */
+static void test_is_temp_name(void **state)
+{
+	static const struct {
+		const char *name, *base;
+		bool hidden, want;
+	} cases[] = {
+		{".runtime.env.tmp.123", "runtime.env", true, true},
+		{".runtime.env.tmp.123", NULL, true, true},
+		{".runtime.env.tmp.", NULL, true, false},
+		{".runtime.env.tmp.12x", NULL, true, false},
+		{".runtime.env.tmp.123", "runtime", true, false},
+		{"runtime.env.tmp.123", NULL, true, false}, /* not hidden */
+		{"..tmp.1", NULL, true, false},             /* empty base */
+		{".agentd.tmp.4242", "agentd", true, true},
+		{".agentd-remote-update.tmp.1", "agentd", true, false},
+		{"installed.json.tmp.77", "installed.json", false, true},
+		{".installed.json.tmp.77", "installed.json", false, false},
+		{"current.tmp.5", NULL, false, true},
+		{".transaction.json.tmp.5", NULL, false, true},
+		{"current", NULL, false, false},
+		{"", NULL, false, false},
+		{"", NULL, true, false},
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(fsutil_is_temp_name(cases[i].name, cases[i].base, cases[i].hidden),
+				 cases[i].want);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, enter_dir, leave_dir)
 
 int main(void)
@@ -713,6 +745,7 @@ int main(void)
 		T(test_mkdir_p),
 		T(test_symlink_replace),
 		T(test_fsync_dir),
+		T(test_is_temp_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
