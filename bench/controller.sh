@@ -11,6 +11,7 @@
 set -u
 A=$AGENT_BIN/agentd
 LAB=$AGENT_SRC/tests/integration/netns-lab.sh
+. "$AGENT_SRC/tests/integration/lib/metric.sh" # ra_table
 OUT=${AGENT_BENCH_OUT:-$AGENT_SRC/bench}
 THREADS=1              # zmap sender threads (-T) in every run
 WINDOW=${CONTROLLER_BENCH_WINDOW:-5} # controller window, seconds
@@ -185,16 +186,8 @@ echo
 
 # ---- the dynamic runs: one row per rate_adjustment line
 rows() { # NAME -> "window set achieved classification drops load_per_vcpu heartbeat_ms"
-	sed -n 's/^\[anyscan-rate-controller\] metric=\(.*"event": "rate_adjustment".*\)$/\1/p' "$W/$1.err" |
-		awk '{
-			w = $0; sub(/.*"window": /, "", w); sub(/[,}].*/, "", w)
-			s = $0; sub(/.*"set_rate": /, "", s); sub(/[,}].*/, "", s)
-			a = $0; sub(/.*"achieved_pps": /, "", a); sub(/[,}].*/, "", a)
-			c = $0; sub(/.*"classification": "/, "", c); sub(/".*/, "", c)
-			d = $0; sub(/.*"tx_dropped_delta": /, "", d); sub(/[,}].*/, "", d)
-			h = $0; sub(/.*"heartbeat_max_latency_ms": /, "", h); sub(/[,}].*/, "", h)
-			l = "-"; if ($0 ~ /"loadavg_per_vcpu": /) { l = $0; sub(/.*"loadavg_per_vcpu": /, "", l); sub(/[,}].*/, "", l) }
-			print w, s, a, c, d, l, h }'
+	ra_table "$W/$1.err" window set_rate achieved_pps classification tx_dropped_delta \
+		loadavg_per_vcpu heartbeat_max_latency_ms
 }
 rows cold >"$W/cold.rows"
 rows warm >"$W/warm.rows"

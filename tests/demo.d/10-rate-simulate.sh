@@ -7,20 +7,14 @@ bin=$build/bin
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/agent-demo-rate.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 model="sh tests/integration/models/netmodel.sh reference"
+. tests/integration/lib/metric.sh
 
 printf '\n== rate controller: simulated convergence (reference network, 10 windows, cold start 500k)\n'
 "$bin/agentd" rate simulate --model "$model" --windows 10 --start 500000 --interface eth0 \
 	--calibration "$tmp/rate-calibration.json" >"$tmp/cold.log"
 printf '%-7s %-10s %-10s %-13s %s\n' window set_rate achieved classification next_rate
-sed -n 's/.*metric=//p' "$tmp/cold.log" | grep '"rate_adjustment"' |
-	awk '{
-		w = $0; sub(/.*"window": /, "", w); sub(/[,}].*/, "", w)
-		s = $0; sub(/.*"set_rate": /, "", s); sub(/[,}].*/, "", s)
-		a = $0; sub(/.*"achieved_pps": /, "", a); sub(/[,}].*/, "", a)
-		c = $0; sub(/.*"classification": "/, "", c); sub(/".*/, "", c)
-		n = $0; sub(/.*"next_rate": /, "", n); sub(/[,}].*/, "", n)
-		printf "%-7s %-10s %-10s %-13s %s\n", w, s, a, c, n
-	}'
+ra_table "$tmp/cold.log" window set_rate achieved_pps classification next_rate |
+	awk '{ printf "%-7s %-10s %-10s %-13s %s\n", $1, $2, $3, $4, $5 }'
 echo "one metric line as operators' log pipelines see it:"
 grep '"window": 3' "$tmp/cold.log" | head -n 1
 echo "learned rate in the calibration file:"

@@ -7,6 +7,7 @@
 set -u
 build=$1
 lab=tests/integration/netns-lab.sh
+. tests/integration/lib/metric.sh
 export AGENT_TOOLS="$PWD/$build/musl/tools"
 printf '\n== agentd scan with real zmap in a network-namespace lab\n'
 if ! out=$(sh "$lab" check --zmap 2>&1); then
@@ -41,13 +42,6 @@ sh "$lab" run --timeout 300 -- sh -c '
 		ANYSCAN_RATE_FLOOR=5000 ANYSCAN_RATE_CEILING=200000 ANYSCAN_RATE_ADDITIVE_STEP=20000 \
 		SCANNER_DEFAULT_RATE=10000 ANYSCAN_RATE_CALIBRATION_PATH="$WORK/calib.json"'
 printf '  %-7s %-9s %-12s %-13s %-9s %s\n' window set_rate achieved_pps classification next_rate source
-sed -n 's/.*metric=//p' "$work/dyn.out.err" | grep '"rate_adjustment"' | awk '{
-	n = split("window set_rate achieved_pps classification next_rate measurement_source", k, " ")
-	line = "  "
-	for (i = 1; i <= n; i++) {
-		v = $0; sub(".*\"" k[i] "\": \"?", "", v); sub("[\",}].*", "", v)
-		line = line sprintf(i == 1 ? "%-7s " : i == 4 ? "%-13s " : i == 3 ? "%-12s " : "%-9s ", v)
-	}
-	print line
-}'
+ra_table "$work/dyn.out.err" window set_rate achieved_pps classification next_rate \
+	measurement_source | awk '{ printf "  %-7s %-9s %-12s %-13s %-9s %s\n", $1, $2, $3, $4, $5, $6 }'
 echo "  learned rate: $("$AGENTD" calibration show --path "$work/calib.json" | sed 's/.*"learned_rate": \([0-9]*\).*/\1/') pps"

@@ -7,76 +7,17 @@
 # and in health.json (the release's fingerprint and that pid).  Bundles are
 # built with the real agent-bundle.
 . "$AGENT_SRC/tests/integration/lib/tap.sh"
-. "$AGENT_SRC/tests/integration/lib/sv-wrapper.sh"
+. "$AGENT_SRC/tests/integration/lib/update-fixture.sh"
 
-AI="$AGENT_BIN/agent-install"
-B="$AGENT_BIN/agent-bundle"
-SDE=1772366400
-[ -x "$AI" ] && [ -x "$B" ] && [ -x "$AGENT_BIN/agentd" ] || skip_all "programs not built"
-command -v runsvdir >/dev/null 2>&1 || skip_all "runsvdir (runit) not installed"
-command -v sv >/dev/null 2>&1 || skip_all "sv (runit) not installed"
-command -v openssl >/dev/null 2>&1 || skip_all "openssl not installed"
-case $(uname -m) in x86_64 | amd64) PLAT=linux-x86_64 ;; aarch64 | arm64) PLAT=linux-aarch64 ;;
-*) skip_all "no platform key for $(uname -m)" ;; esac
-unset AGENTD_ROOT AGENTD_CHANNEL_URL
-
-ROOT="$TMPDIR/root"
-SVD="$TMPDIR/sv"
-SCAN="$TMPDIR/scan"
-SUP="$TMPDIR/sup-runit.sh"
-STATUS="$ROOT/var/lib/agentd/remote-update.status"
-mkdir -p "$ROOT/etc/agentd" "$SVD/agentd" "$SCAN"
-RSVD=
-
-cleanup() {
-	sv_teardown "$SVD" "$SCAN" "$RSVD"
-	:
-}
-trap cleanup EXIT
-
-openssl ecparam -genkey -name prime256v1 -noout -out k.pem 2>/dev/null
-openssl ec -in k.pem -pubout -out k.pub 2>/dev/null
-# make_bundle VERSION -> prints the bundle path (the real agentd inside)
-make_bundle() {
-	d="$TMPDIR/in-$1"
-	mkdir -p "$d/bin" "$d/env" "$d/runit/agentd" "$d/runit/agentd-remote-update" "$d/systemd" out
-	cp "$AGENT_BIN/agentd" "$AI" "$d/bin/"
-	for f in bin/reserve-control-bandwidth.sh bin/tune-scanner-host.sh install.sh \
-		runit/agentd/run runit/agentd-remote-update/run; do
-		printf '#!/bin/sh\necho %s\n' "$f" >"$d/$f"
-	done
-	for f in env/runtime.env.template systemd/agentd.service \
-		systemd/agentd-remote-update.path systemd/agentd-remote-update.service; do
-		printf '# %s %s\n' "$f" "$1" >"$d/$f"
-	done
-	n=$("$B" build --version "$1" --platform "$PLAT" --input-dir "$d" --out out \
-		--source-date-epoch $SDE --sign k.pem) || return 1
-	echo "$TMPDIR/out/$n.tar.gz"
-}
-BA=$(make_bundle 1.3.2) && BB=$(make_bundle 1.4.0) && BC=$(make_bundle 1.5.0) ||
-	skip_all "agent-bundle build failed"
-fp() { tar -xzOf "$1" --wildcards '*/MANIFEST' | sha256sum | cut -d' ' -f1; }
+BA=$(make_bundle 1.3.2 "$AGENT_BIN/agentd") && BB=$(make_bundle 1.4.0 "$AGENT_BIN/agentd") &&
+	BC=$(make_bundle 1.5.0 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
 FA=$(fp "$BA"); FB=$(fp "$BB"); FC=$(fp "$BC")
 A=$(printf %.12s "$FA"); C=$(printf %.12s "$FC")
 
 # the runit service: the real agentd run of the current release, under the root
-cat >"$SVD/agentd/run" <<EOF
-#!/bin/sh
-exec 2>&1
-AGENTD_ROOT='$ROOT'; export AGENTD_ROOT
-AGENTD_HEALTH_INTERVAL_SECONDS=1; export AGENTD_HEALTH_INTERVAL_SECONDS
-exec '$ROOT/opt/agentd/bin/agentd' run
-EOF
-chmod 755 "$SVD/agentd/run"
-sv_wrapper "$SUP" "$SVD" "$SCAN"
+start_runit
 printf '%s\n' AGENT_REMOTE_UPDATE_HEALTHCHECK_TIMEOUT_SECONDS=30 \
 	AGENT_REMOTE_UPDATE_HEALTHCHECK_INTERVAL_SECONDS=1 >"$ROOT/etc/agentd/runtime.env"
-
-runsvdir -P "$SCAN" </dev/null >/dev/null 2>&1 &
-RSVD=$!
-svpid() { sv status "$SVD/agentd" 2>/dev/null | sed -n 's/^run: [^(]*(pid \([0-9]*\)).*/\1/p'; }
-hfp() { sed -n 's/.*"bundle_fingerprint": *"\([0-9a-f]*\)".*/\1/p' "$ROOT/run/agentd/health.json"; }
-hpid() { sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$ROOT/run/agentd/health.json"; }
 # seen WHAT FP OLDPID: sv shows a new pid, and health.json that pid and FP
 seen() {
 	p=$(svpid)

@@ -42,7 +42,6 @@ U=$(make_bundle 1.5.0 agentd-unhealthy) || skip_all "agent-bundle build failed"
 T=$(make_bundle 1.5.1 agentd-badtest) || skip_all "agent-bundle build failed"
 D=$(make_bundle 1.6.0 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
 E=$(make_bundle 1.7.0 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
-fp() { tar -xzOf "$1" --wildcards '*/MANIFEST' | sha256sum | cut -d' ' -f1; }
 FA=$(fp "$A"); FB=$(fp "$Bn"); FU=$(fp "$U"); FT=$(fp "$T"); FD=$(fp "$D")
 A12=$(printf %.12s "$FA"); B12=$(printf %.12s "$FB"); U12=$(printf %.12s "$FU"); T12=$(printf %.12s "$FT"); D12=$(printf %.12s "$FD")
 

@@ -37,7 +37,6 @@ EOF
 A=$(make_bundle 1.3.2 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
 Bn=$(make_bundle 1.4.0 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
 U=$(make_bundle 1.5.0 agentd-unhealthy) || skip_all "agent-bundle build failed"
-fp() { tar -xzOf "$1" --wildcards '*/MANIFEST' | sha256sum | cut -d' ' -f1; }
 FA=$(fp "$A"); FB=$(fp "$Bn")
 A12=$(printf %.12s "$FA"); B12=$(printf %.12s "$FB")
 

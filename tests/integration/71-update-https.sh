@@ -43,7 +43,6 @@ A=$(make_bundle 1.3.2 "$AGENT_BIN/agentd") || skip_all "agent-bundle build faile
 Bn=$(make_bundle 1.4.0 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
 U=$(make_bundle 1.5.0 agentd-unhealthy) || skip_all "agent-bundle build failed"
 C=$(make_bundle 1.6.0 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
-fp() { tar -xzOf "$1" --wildcards '*/MANIFEST' | sha256sum | cut -d' ' -f1; }
 FA=$(fp "$A"); FB=$(fp "$Bn"); FC=$(fp "$C")
 B12=$(printf %.12s "$FB"); C12=$(printf %.12s "$FC")
 

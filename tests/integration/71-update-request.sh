@@ -38,7 +38,6 @@ A=$(make_bundle 1.3.2 "$AGENT_BIN/agentd") || skip_all "agent-bundle build faile
 Bn=$(make_bundle 1.4.0 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
 U=$(make_bundle 1.5.0 agentd-unhealthy) || skip_all "agent-bundle build failed"
 C=$(make_bundle 1.6.0 "$AGENT_BIN/agentd") || skip_all "agent-bundle build failed"
-fp() { tar -xzOf "$1" --wildcards '*/MANIFEST' | sha256sum | cut -d' ' -f1; }
 FA=$(fp "$A"); FB=$(fp "$Bn"); FU=$(fp "$U"); FC=$(fp "$C")
 A12=$(printf %.12s "$FA"); B12=$(printf %.12s "$FB"); U12=$(printf %.12s "$FU"); C12=$(printf %.12s "$FC")
 

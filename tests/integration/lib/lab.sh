@@ -22,23 +22,4 @@ lab_namespaces() {
 		"$NETNS_LAB_RECORD" - | sort | tr '\n' ' '
 }
 
-# ra_table FILE -- one row per rate_adjustment line of FILE (mirrored
-# "[shard IF]" lines included): window set_rate achieved_pps classification
-# next_rate measurement_source scanner_finished_naturally
-# heartbeat_max_latency_ms loadavg_per_vcpu interface tx_dropped_delta
-# cpu_signal cpu_psi_some_avg10 ("-" when absent)
-ra_table() {
-	awk '/"event": "rate_adjustment"/ {
-		n = split("window set_rate achieved_pps classification next_rate measurement_source scanner_finished_naturally heartbeat_max_latency_ms loadavg_per_vcpu interface tx_dropped_delta cpu_signal cpu_psi_some_avg10", k, " ")
-		row = ""
-		for (i = 1; i <= n; i++) {
-			v = "-"
-			if (match($0, "\"" k[i] "\": (\"[^\"]*\"|[^,}]*)")) {
-				v = substr($0, RSTART + length(k[i]) + 4, RLENGTH - length(k[i]) - 4)
-				gsub(/"/, "", v)
-			}
-			row = row (i > 1 ? " " : "") v
-		}
-		print row
-	}' "$1"
-}
+. "$AGENT_SRC/tests/integration/lib/metric.sh" # ra_table

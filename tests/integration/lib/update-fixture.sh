@@ -1,5 +1,5 @@
 # shellcheck shell=sh disable=SC2034 # the variables are used by the tests that source this
-# Shared setup of the 71-update-* tests (sourced after tap.sh): the programs,
+# Shared setup of 70-install-runit and the 71-update-* tests (sourced after tap.sh): the programs,
 # a root with a runit scan directory and service directory, the cleanup that
 # stops runsvdir (plus $CLEANUP_EXTRA, a command a test may name), a release
 # key pair (k.pem/k.pub) and another key (other.pem), make_bundle,
@@ -57,6 +57,9 @@ make_bundle() {
 		--source-date-epoch $SDE --sign k.pem) || return 1
 	echo "$TMPDIR/out/$n.tar.gz"
 }
+
+# fp BUNDLE -> its fingerprint (SHA-256 of its MANIFEST), by GNU tar and sha256sum
+fp() { tar -xzOf "$1" --wildcards '*/MANIFEST' | sha256sum | cut -d' ' -f1; }
 
 # start_runit: the supervised service is the real `agentd run` under the
 # root, driven through the sv wrapper $SUP; runsvdir's pid in RSVD
